@@ -1,0 +1,38 @@
+# Two entry points for a fresh machine: `make quickstart` (the main job) and `make test`.
+# Both create .venv, install the pinned CPU torch and the package, and the Fashion-MNIST data set.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
+
+.PHONY: setup data quickstart test benchmarks
+
+setup: $(VENV)/.installed
+
+# torch==2.13.0 first: on these machines it is a local CPU wheel; a looser requirement would
+# pull several GB of CUDA packages. The package's own metadata keeps torch>=2.11.
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q "torch==2.13.0"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+# Fashion-MNIST from Debian's dataset-fashion-mnist where we are root with apt; elsewhere say so.
+data:
+	@if [ -d $(FASHION_MNIST) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) >/dev/null \
+		|| echo "warning: could not install dataset-fashion-mnist; Fashion-MNIST runs will report it missing"; \
+	else \
+		echo "warning: $(FASHION_MNIST) is missing and apt-get is not usable here;" \
+		     "install the Debian package dataset-fashion-mnist or pass --data DIR"; \
+	fi
+
+quickstart: setup data
+	$(VENV)/bin/split-explorer profile resnet18-cifar
+
+test: setup data
+	$(PY) -m pytest -q
+
+benchmarks: setup
+	$(PY) benchmarks/profile_speed.py

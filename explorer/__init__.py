@@ -1,0 +1,1 @@
+"""split-explorer: profile split points, price them on hardware, search, report, export."""

@@ -1,0 +1,50 @@
+"""The `split-explorer` command: one verb a job, `--help` on each.
+
+Library code raises `SplitExplorerError`s; this is the only place that turns them (and bad
+arguments) into one line `error: ...` on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from splitbase import SplitExplorerError
+from explorer.cli import profile
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line `error: ...` and exit 2 (no usage dump)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {message}\n")
+
+
+VERBS = (profile,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="split-explorer",
+        description="Decide where to split a DNN between a device and an edge server: profile "
+                    "split points, price them on hardware models, search, report, export.",
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser, required=True)
+    for verb in VERBS:
+        verb.add_parser(verbs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except SplitExplorerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""torch side of split-explorer: model zoo, split models, methods, channels, codecs, data, recipes."""
