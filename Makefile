@@ -36,3 +36,4 @@ test: setup data
 
 benchmarks: setup
 	$(PY) benchmarks/profile_speed.py
+	$(PY) benchmarks/cost_speed.py

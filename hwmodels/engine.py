@@ -28,16 +28,19 @@ from hwmodels.params import HardwareModel, component_field, param_field
 
 @dataclass(frozen=True, kw_only=True)
 class Dram(HardwareModel):
-    """Off-chip DRAM: energy per bit moved, sustained bandwidth, capacity."""
+    """Off-chip DRAM: energy per bit moved, peak bandwidth and the fraction of it sustained,
+    capacity."""
 
     energy_j_per_bit: float = param_field("J/bit", low=0.0)
     bandwidth_byte_per_s: float = param_field("byte/s", low=0.0, low_open=True)
+    efficiency: float = param_field("1", low=0.0, high=1.0, low_open=True)
     capacity_byte: float = param_field("byte", low=0.0, low_open=True)
 
     def read(self, nbytes: ArrayLike) -> StageCost:
-        """Read `nbytes` bytes: time = bytes / bandwidth, energy = 8 bytes x energy per bit."""
+        """Read `nbytes` bytes: time = bytes / (bandwidth x efficiency), energy = 8 bytes x
+        energy per bit."""
         nbytes = as_array(nbytes)
-        return StageCost(time_s=nbytes / self.bandwidth_byte_per_s,
+        return StageCost(time_s=nbytes / (self.bandwidth_byte_per_s * self.efficiency),
                          energy_j={"dram": 8.0 * nbytes * self.energy_j_per_bit})
 
 

@@ -1,0 +1,83 @@
+"""provenance.json beside every result: command, commit, date, machine, seed, wall time, versions."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGES = ("numpy", "scipy", "pandas", "torch", "optuna", "fvcore", "matplotlib", "PyYAML",
+            "Pillow")
+
+
+def git_commit(root: Path | None = None) -> str:
+    """The checkout's commit, with '+dirty' when tracked files differ from it."""
+    root = root or Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return os.environ.get("SPLIT_EXPLORER_COMMIT", "unknown")
+    return commit + ("+dirty" if dirty else "")
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {"host": platform.node(), "platform": platform.platform(),
+                            "python": sys.version.split()[0], "cpu_count": os.cpu_count()}
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+            info["gpu_count"] = torch.cuda.device_count()
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    return info
+
+
+def versions() -> dict[str, str]:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+class Provenance:
+    """Start it before the work, `write(folder)` after: records the wall time in between."""
+
+    def __init__(self, *, command: str | None = None, seed: int | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        self.command = command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+        self.seed = seed
+        self.extra = dict(extra or {})
+        self.started = time.time()
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "commit": git_commit(),
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "seed": self.seed,
+            "wall_time_s": round(time.time() - self.started, 3),
+            "versions": versions(),
+            **self.extra,
+        }
+
+    def write(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "provenance.json"
+        path.write_text(json.dumps(self.record(), indent=2) + "\n")
+        return path
