@@ -10,7 +10,7 @@ import sys
 from typing import Sequence
 
 from splitbase import SplitExplorerError
-from explorer.cli import calibrate, hw, profile, sweep
+from explorer.cli import calibrate, hw, profile, sweep, train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}\n")
 
 
-VERBS = (profile, hw, sweep, calibrate)
+VERBS = (profile, hw, sweep, calibrate, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,124 @@
+"""Recipes: a candidate's training stages run in order by the one training loop.
+
+`train_candidate(candidate, data, config)` runs `candidate.stages` (e.g. BottleNet++ step 2
+"codec" then step 3 "finetune"), each as `train(module, data, stage_config, trainable=parts)`,
+then measures a data-dependent payload (BottleNet's JPEG) and, if asked, the accuracy over a
+list of channel states. `retrain(spec, data, ...)` is the whole path of one search trial:
+cached baseline (step 1) -> build_candidate -> train_candidate.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Sequence
+
+from torch import nn
+
+from netmodels.baseline import get_baseline
+from netmodels.candidate import Candidate, CandidateProfile, CandidateSpec, build_candidate, measure_payload
+from netmodels.data import ImageDataset
+from netmodels.methods import Stage
+from netmodels.training import TrainConfig, TrainResult, evaluate, evaluate_over_channel, train
+from splitbase import StudyError
+
+
+@dataclass
+class StageResult:
+    """A stage's name and what its training run returned."""
+
+    stage: str
+    result: TrainResult
+
+
+@dataclass
+class CandidateResult:
+    """test_accuracy: top-1 fraction after the last stage (of the base model when no stage
+    trains). stages: each stage's run. channel_accuracy: [(state, accuracy)] over the states
+    asked. profile: the candidate's cost record, payload measured where a codec decides it.
+    wall_time_s: training seconds summed over the stages.
+    """
+
+    test_accuracy: float | None
+    stages: list[StageResult]
+    profile: CandidateProfile
+    channel_accuracy: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def wall_time_s(self) -> float:
+        return sum(s.result.wall_time_s for s in self.stages)
+
+
+def parts_filter(parts: tuple[str, ...] | None) -> Callable[[str, nn.Parameter], bool] | None:
+    """A trainable predicate selecting the parameters of the named SplitModel parts (None: all)."""
+    if parts is None:
+        return None
+    chosen = frozenset(parts)
+    return lambda name, _param: name.split(".", 1)[0] in chosen
+
+
+def stage_config(config: TrainConfig, stage: Stage, index: int, checkpoint_dir: str | Path | None) -> TrainConfig:
+    """The candidate's config with the stage's lr scale and overrides, and its own checkpoint file."""
+    unknown = sorted(set(stage.overrides) - set(TrainConfig.field_names()))
+    if unknown:
+        raise StudyError(f"stage {stage.name!r} overrides unknown training fields: {', '.join(unknown)}")
+    checkpoint = str(Path(checkpoint_dir) / f"stage{index}-{stage.name}.pt") if checkpoint_dir else None
+    return replace(config, **{"lr": config.lr * stage.lr_scale, "checkpoint_path": checkpoint, **dict(stage.overrides)})
+
+
+def train_candidate(
+    candidate: Candidate,
+    data: ImageDataset,
+    config: TrainConfig,
+    *,
+    checkpoint_dir: str | Path | None = None,
+    channel_states: Sequence[float] = (),
+    progress: bool = True,
+) -> CandidateResult:
+    """Run the candidate's stages with `config` (per stage: lr x lr_scale, overrides), then
+    measure the payload and the accuracy over `channel_states`. With checkpoint_dir, each stage
+    checkpoints to its own file there and an interrupted call resumes where it stopped.
+    """
+    module = candidate.module
+    results: list[StageResult] = []
+    for index, stage in enumerate(candidate.stages, start=1):
+        cfg = stage_config(config, stage, index, checkpoint_dir)
+        result = train(module, data, cfg, trainable=parts_filter(stage.trainable), progress=progress,
+                       desc=f"{candidate.spec.method} {candidate.profile.split_name} {stage.name}")
+        results.append(StageResult(stage.name, result))
+        if not result.completed:  # stopped on purpose (stop_after_steps): the later stages wait
+            return CandidateResult(None, results, candidate.profile)
+    if results:
+        accuracy = results[-1].result.test_accuracy
+    else:
+        accuracy = evaluate(module, data, batch_size=config.eval_batch_size, device=config.device,
+                            bf16=config.bf16, channels_last=config.channels_last, seed=config.seed)
+    channel_accuracy = []
+    if channel_states:
+        channel_accuracy = evaluate_over_channel(
+            module, data, states=channel_states, batch_size=config.eval_batch_size, device=config.device,
+            bf16=config.bf16, channels_last=config.channels_last, seed=config.seed)
+    profile = measure_payload(candidate, data)
+    candidate.profile = profile
+    return CandidateResult(accuracy, results, profile, channel_accuracy)
+
+
+def retrain(
+    spec: CandidateSpec,
+    data: ImageDataset,
+    config: TrainConfig,
+    *,
+    baseline_config: TrainConfig | None = None,
+    cache_dir: str | Path | None = None,
+    checkpoint_dir: str | Path | None = None,
+    channel_states: Sequence[float] = (),
+    progress: bool = True,
+) -> tuple[Candidate, CandidateResult]:
+    """One trial: the cached base model of spec.model on `data` (trained with baseline_config,
+    default `config`, on first use), the candidate built from it, its stages trained with `config`.
+    """
+    base = get_baseline(spec.model, data, baseline_config or config, cache_dir=cache_dir, progress=progress)
+    candidate = build_candidate(spec, input_shape=data.input_shape, num_classes=data.num_classes,
+                                base_model=base.model)
+    result = train_candidate(candidate, data, config, checkpoint_dir=checkpoint_dir,
+                             channel_states=channel_states, progress=progress)
+    return candidate, result
