@@ -57,9 +57,12 @@ def versions() -> dict[str, str]:
 class Provenance:
     """Start it before the work, `write(folder)` after: records the wall time in between."""
 
+    PROGRAMS = {"__main__.py": "python -m explorer", "split-explorer": "split-explorer"}
+
     def __init__(self, *, command: str | None = None, seed: int | None = None,
                  extra: dict[str, Any] | None = None) -> None:
-        self.command = command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+        program = Path(sys.argv[0]).name
+        self.command = command or " ".join([self.PROGRAMS.get(program, program), *sys.argv[1:]])
         self.seed = seed
         self.extra = dict(extra or {})
         self.started = time.time()

@@ -169,4 +169,48 @@ def run_train_study(resolved: ResolvedTrainStudy, *, data_root: str | None = Non
     provenance.extra["baseline_config"] = asdict(resolved.baseline)
     provenance.extra["training_config"] = asdict(resolved.training)
     provenance.write(out)
+    write_report(resolved, out)
     return out
+
+
+def _markdown(frame: pd.DataFrame) -> list[str]:
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return str(value)
+
+    return ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns),
+            *("| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False))]
+
+
+def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
+    """REPORT.md from the CSVs in `out` (so it can be rebuilt from a run's files alone)."""
+    study = resolved.study
+    lines = [f"# {study.name}", "", study.description.strip(), "",
+             "Tables from the CSV files beside this report; how they were made is in "
+             "provenance.json.", "", "## Base models", ""]
+    baselines = pd.read_csv(out / "baselines.csv")
+    lines += _markdown(baselines[["model", "dataset", "test_accuracy", "epochs", "wall_time_s"]])
+    if (out / "candidates.csv").exists():
+        candidates = pd.read_csv(out / "candidates.csv")
+        candidates["sent_bits"] = candidates["payload_bits"]
+        shown = candidates[["candidate", "method", "split", "channel", "channel_state",
+                            "compression_ratio", "sent_shape", "sent_bits", "channel_uses",
+                            "encoder_macs", "accuracy", "accuracy_drop_points"]]
+        lines += ["", "## Candidates", "",
+                  "`compression_ratio`: raw float32 feature bits / bits sent, as achieved "
+                  "(analog AWGN values count 32 bits each, so it is the reduction in real values; "
+                  "`channel_uses` = values / 2, I and Q). `sent_bits` per frame; "
+                  "`accuracy_drop_points`: base model accuracy minus the candidate's, in points.",
+                  "", *_markdown(shown)]
+    if (out / "channel_accuracy.csv").exists():
+        states = pd.read_csv(out / "channel_accuracy.csv")
+        table = states.pivot(index="candidate", columns="state", values="accuracy").reset_index()
+        table.columns = ["candidate", *(f"state {c:g}" for c in table.columns[1:])]
+        lines += ["", "## Accuracy over channel states", "",
+                  "Each candidate evaluated with its channel fixed at each state (PSNR in dB for "
+                  "AWGN, erasure probability for BEC); empty where a state is not of its channel.",
+                  "", *_markdown(table.fillna(""))]
+    path = out / "REPORT.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
