@@ -3,8 +3,11 @@
 `train_candidate(candidate, data, config)` runs `candidate.stages` (e.g. BottleNet++ step 2
 "codec" then step 3 "finetune"), each as `train(module, data, stage_config, trainable=parts)`,
 then measures a data-dependent payload (BottleNet's JPEG) and, if asked, the accuracy over a
-list of channel states. `retrain(spec, data, ...)` is the whole path of one search trial:
-cached baseline (step 1) -> build_candidate -> train_candidate.
+list of channel states. A pruning stage (netmodels.candidate.PruningStage, first when the
+candidate has a sparsity) trains the candidate's full model with a ChannelPruner as the loop's
+step hooks and, after the last one, installs the physically pruned head and tail in the
+candidate's module (`run_pruning_stage`). `retrain(spec, data, ...)` is the whole path of one
+search trial: cached baseline (step 1) -> build_candidate -> train_candidate.
 """
 from __future__ import annotations
 
@@ -15,11 +18,20 @@ from typing import Callable, Sequence
 from torch import nn
 
 from netmodels.baseline import get_baseline
-from netmodels.candidate import Candidate, CandidateProfile, CandidateSpec, build_candidate, measure_payload
+from netmodels.candidate import (
+    Candidate,
+    CandidateProfile,
+    CandidateSpec,
+    PruningStage,
+    build_candidate,
+    measure_payload,
+)
 from netmodels.data import ImageDataset
 from netmodels.methods import Stage
+from netmodels.methods.distill import stage_loss
+from netmodels.pruning import ChannelPruner, plan_pruning
 from netmodels.training import TrainConfig, TrainResult, evaluate, evaluate_over_channel, train
-from splitbase import StudyError
+from splitbase import ModelError, StudyError
 
 
 @dataclass
@@ -65,6 +77,34 @@ def stage_config(config: TrainConfig, stage: Stage, index: int, checkpoint_dir: 
     return replace(config, **{"lr": config.lr * stage.lr_scale, "checkpoint_path": checkpoint, **dict(stage.overrides)})
 
 
+def run_pruning_stage(candidate: Candidate, stage: PruningStage, data: ImageDataset, config: TrainConfig, *,
+                      progress: bool = True) -> TrainResult:
+    """Train the candidate's full model with incremental channel pruning (every layer trains),
+    then replace it by its physically pruned copy; after the last pruning stage, install that
+    copy's head and tail in candidate.module. A run resumed from a finished checkpoint only
+    evaluated the unmasked weights, so its accuracy is taken again on the pruned copy."""
+    state = candidate.pruning
+    if stage.name in state.finished:
+        raise ModelError(f"pruning stage {stage.name!r} already ran on this candidate; build it again to retrain")
+    step = stage.step
+    plan = plan_pruning(state.model, state.split, scope=step.scope)
+    pruner = ChannelPruner(state.model, plan, sparsity=step.sparsity, feature_sparsity=step.feature_sparsity,
+                           schedule=stage.schedule)
+    with pruner.attached():
+        result = train(state.model, data, config, trainable=parts_filter(stage.trainable), hooks=pruner,
+                       progress=progress, desc=f"{candidate.spec.method} {candidate.profile.split_name} {stage.name}")
+    if not result.completed:
+        return result
+    state.model = pruner.physical_model()
+    if result.resumed_from_step >= result.total_steps:
+        result.test_accuracy = evaluate(state.model, data, batch_size=config.eval_batch_size, device=config.device,
+                                        bf16=config.bf16, channels_last=config.channels_last, seed=config.seed)
+    state.finished.append(stage.name)
+    if stage is state.stages[-1]:
+        candidate.install_pruned(state.model)
+    return result
+
+
 def train_candidate(
     candidate: Candidate,
     data: ImageDataset,
@@ -82,8 +122,14 @@ def train_candidate(
     results: list[StageResult] = []
     for index, stage in enumerate(candidate.stages, start=1):
         cfg = stage_config(config, stage, index, checkpoint_dir)
-        result = train(module, data, cfg, trainable=parts_filter(stage.trainable), progress=progress,
-                       desc=f"{candidate.spec.method} {candidate.profile.split_name} {stage.name}")
+        if isinstance(stage, PruningStage):
+            results.append(StageResult(stage.name, run_pruning_stage(candidate, stage, data, cfg, progress=progress)))
+            if not results[-1].result.completed:
+                return CandidateResult(None, results, candidate.profile)
+            continue
+        with stage_loss(stage, module, candidate.parts) as loss_fn:  # None: cross-entropy
+            result = train(module, data, cfg, loss_fn=loss_fn, trainable=parts_filter(stage.trainable),
+                           progress=progress, desc=f"{candidate.spec.method} {candidate.profile.split_name} {stage.name}")
         results.append(StageResult(stage.name, result))
         if not result.completed:  # stopped on purpose (stop_after_steps): the later stages wait
             return CandidateResult(None, results, candidate.profile)

@@ -6,6 +6,8 @@ Registry `METHODS` (classes; `get_method(name)` gives an instance): "none" (plai
 from __future__ import annotations
 
 from netmodels.methods import bottlenet, bottlenetpp, plain  # noqa: F401 - registers the methods
+from netmodels.methods import threestep, twostep  # noqa: F401 - registers the methods
+from netmodels.methods import autoencoder, bottlefit, edgehost  # noqa: F401 - registers the methods
 from netmodels.methods.base import (
     ANALOG_BITS_PER_VALUE,
     METHODS,
@@ -21,6 +23,8 @@ from netmodels.methods.bottlenetpp import BottleNetPP
 from netmodels.methods.jpeg_proxy import JpegProxy
 from netmodels.methods.layers import BottleneckPlan, ConvEncoder, DeconvDecoder, conv_macs, deconv_macs
 from netmodels.methods.plain import PlainSplit
+from netmodels.methods.threestep import CodebookQuantizer, ThreeStep
+from netmodels.methods.twostep import TwoStepPruning
 
 __all__ = [
     "ANALOG_BITS_PER_VALUE",

@@ -46,6 +46,11 @@ class JpegDecoder(nn.Module):
     def forward(self, y: Tensor) -> Tensor:
         return self.restore(self.jpeg(y))
 
+    @property
+    def deployed(self) -> nn.Module:
+        """What runs on the server once the real JPEG file has been decoded: the restoration."""
+        return self.restore
+
 
 @METHODS.register("bottlenet")
 class BottleNet(Method):

@@ -23,7 +23,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 import torch
@@ -45,6 +45,23 @@ from netmodels.training.schedule import build_optimizer, build_scheduler
 from splitbase import DataError
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
+
+
+class StepHooks(Protocol):
+    """Optional callbacks of `train` around each optimiser step (e.g. netmodels.pruning's
+    ChannelPruner, which masks weights before the forward pass and restores them after the step).
+
+    before_step(step, total_steps) runs before the step's forward pass, after_step(step,
+    total_steps) after optimizer.step() and the scheduler step; `step` is 0-based of the run's
+    `total_steps`. Both run under the loop's grad mode, so in-place changes of parameters belong
+    in torch.no_grad(). Batches replayed on a resume are not trained and call neither hook; a
+    checkpoint is written after after_step, so what the hooks leave in the weights is what a
+    resumed run starts from.
+    """
+
+    def before_step(self, step: int, total_steps: int) -> None: ...
+
+    def after_step(self, step: int, total_steps: int) -> None: ...
 
 
 @dataclass
@@ -143,6 +160,7 @@ def train(
     trainable: Trainable = None,
     progress: bool = True,
     desc: str = "train",
+    hooks: StepHooks | None = None,
 ) -> TrainResult:
     """Train `module` (images (B, C, H, W) -> logits (B, classes)) on data's training set.
 
@@ -151,8 +169,9 @@ def train(
     whose parameters are all frozen keep their running statistics (eval mode). loss_fn(logits,
     labels) defaults to cross-entropy with config.label_smoothing. With config.checkpoint_path,
     checkpoints are written and an existing one is resumed (see the module docstring); a
-    finished run's checkpoint makes this call evaluate only. The module is left on the device
-    with the trained weights; requires_grad flags and module modes are restored.
+    finished run's checkpoint makes this call evaluate only. `hooks` are called around every
+    optimiser step (StepHooks). The module is left on the device with the trained weights;
+    requires_grad flags and module modes are restored.
     """
     device = resolve_device(config.device)
     cuda = device.type == "cuda"
@@ -201,12 +220,16 @@ def train(
                 for _ in range(run.epoch_step):
                     next(epoch)
                 for x, y in epoch:
+                    if hooks is not None:
+                        hooks.before_step(run.step, total)
                     with autocast_context(device, config.bf16):
                         loss = loss_fn(forward(x), y)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     optimizer.step()
                     run.scheduler.step()
+                    if hooks is not None:
+                        hooks.after_step(run.step, total)
                     run.loss_sum += loss.detach().float()
                     run.step += 1
                     run.epoch_step += 1
