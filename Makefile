@@ -28,8 +28,16 @@ data:
 		     "install the Debian package dataset-fashion-mnist or pass --data DIR"; \
 	fi
 
+# The main job: a small search with retraining on 2 CPU cores, then its front, an exported
+# config checked against the test set, and the report (results/quickstart/).
+QUICKSTART := studies/quickstart.yaml
 quickstart: setup data
-	$(VENV)/bin/split-explorer profile resnet18-cifar
+	$(VENV)/bin/split-explorer search $(QUICKSTART)
+	$(VENV)/bin/split-explorer pareto $(QUICKSTART)
+	$(VENV)/bin/split-explorer export $(QUICKSTART) --pick "accuracy>=0.85; minimize latency" \
+		--output results/quickstart/export/chosen
+	$(VENV)/bin/split-explorer check results/quickstart/export/chosen/config.json
+	$(VENV)/bin/split-explorer report $(QUICKSTART)
 
 test: setup data
 	$(PY) -m pytest -q

@@ -61,3 +61,32 @@ def hypervolume_2d(values: np.ndarray, reference: np.ndarray) -> float:
     widths = np.diff(np.append(points[:, 0], reference[0]))
     heights = reference[1] - points[:, 1]
     return float(np.sum(widths * heights))
+
+
+def hypervolume(values: np.ndarray, reference: np.ndarray) -> float:
+    """Volume dominated by the rows (all objectives minimised) and bounded by `reference`.
+
+    Exact, by slicing along the last objective down to the 2-D case: fine for the fronts of a
+    search (tens of points), not for thousands in many dimensions.
+    """
+    values = np.asarray(values, dtype=float)
+    reference = np.asarray(reference, dtype=float)
+    if values.ndim != 2 or values.shape[1] != len(reference):
+        raise ValueError("values must be (n_points, len(reference))")
+    points = values[non_dominated(values)]
+    points = points[np.all(points < reference, axis=1)]
+    if len(points) == 0:
+        return 0.0
+    if values.shape[1] == 1:
+        return float(reference[0] - points[:, 0].min())
+    if values.shape[1] == 2:
+        return hypervolume_2d(points, reference)
+    order = np.argsort(points[:, -1])
+    points = points[order]
+    total = 0.0
+    for i in range(len(points)):
+        upper = points[i + 1, -1] if i + 1 < len(points) else reference[-1]
+        depth = upper - points[i, -1]
+        if depth > 0:
+            total += depth * hypervolume(points[: i + 1, :-1], reference[:-1])
+    return total

@@ -184,9 +184,9 @@ def resolve_sweep(path: str | Path, *, output: str | Path | None = None) -> Reso
                                     num_classes=study.classes, bits=bits)
     except ModelError as exc:
         raise StudyError(f"model: {exc}") from None
-    devices = _presets("device", study.device, EdgeDevice)
-    links = _presets("link", study.link, Link)
-    servers = _presets("server", study.server, EdgeDevice)
+    devices = build_presets("device", study.device, EdgeDevice)
+    links = build_presets("link", study.link, Link)
+    servers = build_presets("server", study.server, EdgeDevice)
     hardware = [Hardware(d, dm, l, lm, s, sm) for (d, dm), (l, lm), (s, sm)
                 in itertools.product(devices, links, servers)]
     points = _points(study, profile, links)
@@ -204,7 +204,7 @@ def _shape(text: str | None) -> tuple[int, int, int] | None:
     return tuple(int(p) for p in parts)  # type: ignore[return-value]
 
 
-def _presets(role: str, refs: list[PresetRef | str], expected: type) -> list[tuple[str, object]]:
+def build_presets(role: str, refs: list[PresetRef | str], expected: type) -> list[tuple[str, object]]:
     """Every (label, model) a role's preset references expand to (modes x override values)."""
     built = []
     for i, ref in enumerate(refs):

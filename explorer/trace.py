@@ -1,15 +1,20 @@
-"""One trace of a whole `UnitModel`: every aten operator, costed and attributed to its unit.
+"""Tracing a forward pass: every aten operator, costed and attributed to the unit running it.
 
-The trace also checks the zoo's hand-named units against what actually runs: each unit runs
-once, in order, takes exactly the previous unit's output as its only input, and no operator
-runs outside a unit. A cut between two units is then valid: one known tensor crosses it.
+`trace_units` is the general engine: it runs any module on any input and adds each operator's
+cost to the registered unit that is running (ops elsewhere are counted as outside). `trace_model`
+traces a whole `UnitModel` and also checks the zoo's hand-named units against what actually
+runs: each unit runs once, in order, takes exactly the previous unit's output as its only
+input, and no operator runs outside a unit. A cut between two units is then valid: one known
+tensor crosses it.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 import torch
+from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
@@ -28,6 +33,7 @@ class UnitTrace:
     read_elements: int = 0
     written_elements: int = 0
     output_shape: tuple[int, ...] = ()
+    calls: int = 0
 
 
 @dataclass
@@ -35,6 +41,7 @@ class ModelTrace:
     input_shape: tuple[int, ...]
     units: list[UnitTrace]
     unsupported: Counter = field(default_factory=Counter)
+    outside: Counter = field(default_factory=Counter)
 
 
 class _CostMode(TorchDispatchMode):
@@ -72,59 +79,86 @@ class _CostMode(TorchDispatchMode):
         return out
 
 
+EnterCheck = Callable[[int, tuple], None]
+
+
+def trace_units(root: nn.Module, run: Callable[[], object], units: Sequence[tuple[str, nn.Module]],
+                *, input_shape: tuple[int, ...] = (), on_enter: EnterCheck | None = None) -> ModelTrace:
+    """Cost the operators of `run()` (a forward pass of `root`, eval mode, no grad) per unit.
+
+    `units` are (name, submodule) pairs; a submodule's operators go to its unit. `on_enter(i,
+    args)` may check each unit's inputs and raise ModelError.
+    """
+    weight_ids = {t.untyped_storage().data_ptr() for t in (*root.parameters(), *root.buffers())}
+    traces = [UnitTrace(name, sum(p.numel() for p in module.parameters())) for name, module in units]
+    mode = _CostMode(weight_ids)
+
+    def enter(index: int):
+        def hook(module, args):
+            if on_enter is not None:
+                on_enter(index, args)
+            traces[index].calls += 1
+            mode.unit = traces[index]
+        return hook
+
+    def leave(index: int):
+        def hook(module, args, output):
+            first = tree_flatten(output)[0]
+            traces[index].output_shape = tuple(first[0].shape[1:]) if first else ()
+            mode.unit = None
+        return hook
+
+    handles = []
+    for index, (_, module) in enumerate(units):
+        handles.append(module.register_forward_pre_hook(enter(index)))
+        handles.append(module.register_forward_hook(leave(index)))
+    was_training = root.training
+    root.eval()
+    try:
+        with torch.no_grad(), mode:
+            run()
+    finally:
+        for handle in handles:
+            handle.remove()
+        root.train(was_training)
+    return ModelTrace(tuple(input_shape), traces, mode.unsupported, mode.outside)
+
+
 def trace_model(model: UnitModel, input_shape: tuple[int, int, int] | None = None) -> ModelTrace:
-    """Run one frame (batch 1, eval mode, no grad) through `model` and cost every unit.
+    """Run one frame (batch 1) through `model` and cost every unit, checking that the units chain.
 
     Raises ModelError if the units do not chain (a cut would not be a single known tensor)
     or if work runs outside any unit.
     """
     shape = tuple(input_shape or model.input_shape)
-    weight_ids = {t.untyped_storage().data_ptr()
-                  for t in (*model.parameters(), *model.buffers())}
-    units = [UnitTrace(name, sum(p.numel() for p in module.parameters()))
-             for name, module in zip(model.unit_names, model.units)]
-    mode = _CostMode(weight_ids)
-    state = {"previous": None}
+    first_weight = next(model.parameters(), None)
+    x = torch.zeros((1, *shape), device=first_weight.device if first_weight is not None else "cpu")
+    units = list(zip(model.unit_names, model.units))
+    previous = {"output": x}
 
-    def enter(index: int):
-        def hook(module, args):
-            if len(args) != 1 or (state["previous"] is not None and args[0] is not state["previous"]):
-                raise ModelError(f"unit {units[index].name!r} does not take exactly the previous "
-                                 "unit's output: the cut before it is not one tensor")
-            if units[index].output_shape:
-                raise ModelError(f"unit {units[index].name!r} runs twice in one forward pass")
-            mode.unit = units[index]
-        return hook
+    def check(index: int, args: tuple) -> None:
+        name = units[index][0]
+        if len(args) != 1 or args[0] is not previous["output"]:
+            raise ModelError(f"unit {name!r} does not take exactly the previous unit's output: "
+                             "the cut before it is not one tensor")
 
-    def leave(index: int):
-        def hook(module, args, output):
-            if not isinstance(output, torch.Tensor):
-                raise ModelError(f"unit {units[index].name!r} returns {type(output).__name__}, "
-                                 "not one tensor")
-            units[index].output_shape = tuple(output.shape[1:])
-            state["previous"] = output
-            mode.unit = None
-        return hook
+    def remember(module, args, output):
+        if not isinstance(output, torch.Tensor):
+            raise ModelError(f"a unit returns {type(output).__name__}, not one tensor")
+        previous["output"] = output
 
-    handles = []
-    for index, module in enumerate(model.units):
-        handles.append(module.register_forward_pre_hook(enter(index)))
-        handles.append(module.register_forward_hook(leave(index)))
-    was_training = model.training
-    model.eval()
+    handles = [module.register_forward_hook(remember) for _, module in units]
     try:
-        first_weight = next(model.parameters(), None)
-        x = torch.zeros((1, *shape), device=first_weight.device if first_weight is not None else "cpu")
-        state["previous"] = x
-        with torch.no_grad(), mode:
-            model(x)
+        trace = trace_units(model, lambda: model(x), units, input_shape=shape, on_enter=check)
     except RuntimeError as exc:
         raise ModelError(f"input {'x'.join(map(str, shape))} does not fit the model: "
                          f"{str(exc).splitlines()[0]}") from None
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
-    if mode.outside:
-        raise ModelError(f"operators run outside any unit: {dict(mode.outside)}")
-    return ModelTrace(shape, units, mode.unsupported)
+    repeated = [u.name for u in trace.units if u.calls > 1]
+    if repeated:
+        raise ModelError(f"unit {repeated[0]!r} runs twice in one forward pass")
+    if trace.outside:
+        raise ModelError(f"operators run outside any unit: {dict(trace.outside)}")
+    return trace

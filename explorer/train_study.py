@@ -73,7 +73,7 @@ class ResolvedTrainStudy:
     output: Path
 
 
-def _config(values: dict[str, Any], path: str) -> TrainConfig:
+def train_config(values: dict[str, Any], path: str) -> TrainConfig:
     unknown = sorted(set(values) - set(TrainConfig.field_names()))
     if unknown:
         raise StudyError(f"{path}.{unknown[0]}: unknown training field "
@@ -92,8 +92,8 @@ def resolve_train_study(path: str | Path, *, output: str | Path | None = None) -
     for i, model in enumerate(study.models):
         if model not in MODELS:
             raise StudyError(f"models[{i}]: unknown model {model!r} (known: {', '.join(MODELS.names())})")
-    baseline = _config(study.baseline, "baseline")
-    training = _config(study.training, "training")
+    baseline = train_config(study.baseline, "baseline")
+    training = train_config(study.training, "training")
     specs = []
     for g, group in enumerate(study.candidates):
         where = f"candidates[{g}]"

@@ -23,3 +23,15 @@ def test_non_finite_rows_are_never_on_the_front():
 def test_hypervolume_by_hand():
     # points (1, 3), (2, 1) against (4, 4): 1*(4-3) + 2*(4-1) = 7; (3, 3) is dominated
     assert hypervolume_2d(np.array([[1, 3], [2, 1], [3, 3]]), np.array([4, 4])) == 7.0
+
+
+def test_hypervolume_3d_equals_a_grid_count():
+    rng = np.random.default_rng(3)
+    values = rng.random((12, 3))
+    reference = np.ones(3)
+    grid = (np.arange(40) + 0.5) / 40
+    cells = np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), -1).reshape(-1, 3)
+    dominated = np.any(np.all(values[None, :, :] <= cells[:, None, :], axis=2), axis=1)
+    from explorer.pareto import hypervolume
+    assert hypervolume(values, reference) == pytest.approx(dominated.mean(), abs=0.02)
+    assert hypervolume(values[:, :2], reference[:2]) == pytest.approx(hypervolume_2d(values[:, :2], reference[:2]))

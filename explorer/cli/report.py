@@ -1,0 +1,28 @@
+"""`split-explorer report STUDY.yaml`: the Markdown report of a search study."""
+from __future__ import annotations
+
+import argparse
+
+from explorer.cli.pareto import write_front
+from explorer.search_report import report
+from explorer.search_study import resolve_search
+
+
+def add_parser(verbs: argparse._SubParsersAction) -> None:
+    parser = verbs.add_parser(
+        "report", help="a Markdown report of a search study (front, figures, exported configs)",
+        description="Write results/<study>/REPORT.md with the study's setup, trial counts and "
+                    "pruning reasons, the Pareto front table and figures, and the exported "
+                    "configs with their check results. Refreshes pareto.csv and the figures.")
+    parser.add_argument("study", metavar="STUDY.yaml")
+    parser.add_argument("--storage", metavar="URL")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    resolved = resolve_search(args.study, storage=args.storage)
+    trials, best = write_front(resolved)
+    path = resolved.output / "REPORT.md"
+    path.write_text(report(resolved, trials, best))
+    print(path)
+    return 0

@@ -1,0 +1,163 @@
+"""Search: resume, workers sharing a storage, analytic pruning, pareto/export/check, bad studies."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+import yaml
+
+from explorer.cli import main
+from explorer.search_study import resolve_search
+
+ROOT = Path(__file__).resolve().parents[2]
+STUDY = {
+    "name": "tiny",
+    "model": "small-cnn",
+    "dataset": {"name": "synthetic",
+                "options": {"num_classes": 4, "shape": [1, 32, 32], "num_train": 128, "num_test": 64}},
+    "device": "raspberry-pi-3",
+    "link": "wifi-80211bgn-004:2mbps",
+    "server": "rtx-2080ti",
+    "space": {"split": ["pool1", "conv2", "pool2", "conv3"], "compression_ratio": [4, 16],
+              "method": ["bottlenetpp"], "channel": [{"kind": "bec", "p": 0.01, "bits": 8}]},
+    "objectives": ["accuracy", "latency"],
+    "constraints": {"max_accuracy_drop": 50.0},
+    "training": {"baseline": {"steps": 4, "batch_size": 32, "device": "cpu"},
+                 "candidate": {"steps": 2, "batch_size": 32, "device": "cpu"}},
+    "search": {"trials": 4, "seed": 0, "heartbeat_s": 1, "sampler": "random"},
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """Run in tmp_path (baseline and weight caches are relative) on one thread."""
+    monkeypatch.chdir(tmp_path)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def write(tmp_path, study):
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump({**study, "output": str(tmp_path / "out")}))
+    return path
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    return (code, *capsys.readouterr())
+
+
+def trials(path):
+    resolved = resolve_search(path)
+    return optuna.load_study(study_name=resolved.study.name, storage=resolved.storage).get_trials()
+
+
+def trained(all_trials):
+    return [t for t in all_trials if t.state.name == "COMPLETE" and "reused_from" not in t.user_attrs]
+
+
+def test_search_pareto_export_check_report(tmp_path, capsys):
+    path = write(tmp_path, STUDY)
+    assert run(capsys, "search", path, "--no-progress")[0] == 0
+    done = trials(path)
+    assert len(done) == 4 and {t.state.name for t in done} <= {"COMPLETE", "PRUNED"}
+    keys = [t.user_attrs["candidate_key"] for t in trained(done)]
+    assert len(keys) == len(set(keys))  # an identical candidate is trained once
+    for t in trained(done):
+        assert {"accuracy", "latency_s", "energy_j", "throughput_fps", "sent_bits",
+                "head_macs"} <= set(t.user_attrs)
+    code, out, _ = run(capsys, "pareto", path)
+    assert code == 0 and "hypervolume" in out and (tmp_path / "out" / "pareto.csv").exists()
+    assert (tmp_path / "out" / "front_accuracy_latency.png").exists()
+    code, out, _ = run(capsys, "export", path, "--pick", "accuracy>=0; minimize latency")
+    assert code == 0
+    config = next((tmp_path / "out" / "export").glob("*/config.json"))
+    fields = json.loads(config.read_text())
+    assert {"model", "split", "sparsity", "method", "compression_ratio", "channel", "hardware",
+            "predicted", "measured", "commit"} <= set(fields)
+    code, out, _ = run(capsys, "check", config)
+    assert code == 0 and "agrees" in out
+    assert run(capsys, "report", path)[0] == 0
+    assert "Pareto front" in (tmp_path / "out" / "REPORT.md").read_text()
+
+
+def test_resume_after_a_killed_run_adds_no_duplicate(tmp_path, capsys):
+    study = {**STUDY, "search": {**STUDY["search"], "trials": 5},
+             "training": {**STUDY["training"], "candidate": {"steps": 40, "batch_size": 32, "device": "cpu"}}}
+    path = write(tmp_path, study)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    worker = subprocess.Popen([sys.executable, "-m", "explorer", "search", str(path), "--no-progress"],
+                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        time.sleep(0.5)
+        if not (tmp_path / "out" / "study.db").exists():
+            continue
+        try:
+            states = [t.state.name for t in trials(path)]
+        except KeyError:  # the study is not created yet
+            continue
+        if states.count("COMPLETE") + states.count("PRUNED") >= 1 and "RUNNING" in states:
+            break
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    assert "RUNNING" in [t.state.name for t in trials(path)]
+    time.sleep(2.5)  # past the heartbeat grace period (2 x heartbeat_s)
+    assert run(capsys, "search", path, "--no-progress")[0] == 0
+    done = trials(path)
+    finished = [t for t in done if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(finished) == 5
+    assert [t.state.name for t in done].count("FAIL") == 1  # the killed trial, then retried
+    keys = [t.user_attrs["candidate_key"] for t in trained(done)]
+    assert len(keys) == len(set(keys))
+
+
+def test_two_workers_share_one_sqlite_file(tmp_path, capsys):
+    # trials long enough (~1 s) that the second worker's start-up cannot miss them all
+    study = {**STUDY, "search": {**STUDY["search"], "trials": 8},
+             "space": {**STUDY["space"], "compression_ratio": [2, 4, 8, 16]},
+             "training": {**STUDY["training"], "candidate": {"steps": 30, "batch_size": 32, "device": "cpu"}}}
+    path = write(tmp_path, study)
+    assert run(capsys, "search", path, "--workers", "2", "--no-progress")[0] == 0
+    done = trials(path)
+    finished = sum(t.state.name in ("COMPLETE", "PRUNED") for t in done)
+    assert 8 <= finished <= 9  # each worker stops after its trial once the study has 8
+    assert len({t.user_attrs["worker"] for t in done}) == 2
+    keys = [t.user_attrs["candidate_key"] for t in trained(done)]
+    assert len(keys) == len(set(keys))
+
+
+def test_an_infeasible_candidate_is_pruned_with_its_reason(tmp_path, capsys):
+    study = {**STUDY, "constraints": {"max_latency_s": 0.02}, "space": {**STUDY["space"], "split": ["conv1", "conv3"]}}
+    path = write(tmp_path, study)
+    assert run(capsys, "search", path, "--no-progress")[0] == 0
+    pruned = [t for t in trials(path) if t.state.name == "PRUNED"]
+    assert pruned and all("latency" in t.user_attrs["pruned_reason"] for t in pruned)
+    assert all("accuracy" not in t.user_attrs for t in pruned)  # nothing was trained
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"colour": "red"}, "colour: unknown key"),
+    ({"device": "raspberry-pi-9"}, "device[0]: unknown hardware preset 'raspberry-pi-9'"),
+    ({"space": {**STUDY["space"], "split": []}}, "space.split: is empty"),
+    ({"space": {**STUDY["space"], "split": ["conv7"]}}, "space.split[0]: 'conv7' is not a unit"),
+    ({"space": {**STUDY["space"], "method": ["magic"]}}, "space.method[0]: unknown method 'magic'"),
+    ({"objectives": ["accuracy", "beauty"]}, "objectives[1]"),
+    ({"constraints": {"max_latency_s": 1e-9}}, "constraints.max_latency_s: 1e-09 s cannot be met"),
+    ({"constraints": {"max_accuracy_drop": -1}}, "constraints.max_accuracy_drop: must be positive"),
+    ({"space": {**STUDY["space"], "channel": [{"kind": "awgn"}]}}, "analog AWGN values need an awgn link"),
+    ({"training": {"baseline": {"steps": 1, "epochs": 1}, "candidate": {"steps": 1}}}, "training.baseline"),
+])
+def test_bad_study_is_one_line_and_creates_no_storage(tmp_path, capsys, change, named):
+    path = write(tmp_path, {**STUDY, **change})
+    code, out, err = run(capsys, "search", path)
+    assert code == 2 and out == "" and err.count("\n") == 1 and named in err, err
+    assert not (tmp_path / "out").exists()
