@@ -120,6 +120,10 @@ class Objective:
         # price again: training may change what is sent (measured payload) or the head (pruning)
         cost = price_candidate(candidate, self.resolved.hardware, input_shape=shape, bits=self.resolved.bits)
         self._record_cost(trial, cost, result.profile)
+        for other in self.resolved.also:  # the same trained candidate on other devices
+            priced = price_candidate(candidate, other, input_shape=shape, bits=self.resolved.bits)
+            for name in ("latency_s", "energy_j", "throughput_fps", "feasible"):
+                trial.set_user_attr(f"{name}@{other.device_name}", priced[name])
         drop = 100 * (base.test_accuracy - result.test_accuracy)
         limit = self.resolved.study.constraints.max_accuracy_drop
         trial.set_user_attr("accuracy", result.test_accuracy)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from explorer.search_study import ResolvedSearch
-from explorer.trials import Front
+from explorer.trials import Front, front
 
 FRONT_COLUMNS = (("trial", "number"), ("split", "split"), ("sparsity", "sparsity"),
                  ("ratio", "compression_ratio"), ("method", "method"), ("channel", "channel"),
@@ -65,8 +65,24 @@ def report(resolved: ResolvedSearch, trials: pd.DataFrame, front: Front) -> str:
     lines += ["", "![accuracy vs latency](front_accuracy_latency.png)", "",
               "![accuracy vs energy](front_accuracy_energy.png)", "",
               "![energy vs latency](front_energy_latency.png)", ""]
+    for other in resolved.also:
+        lines += _other_device(resolved, trials, other.device_name)
     lines += _exports(resolved.output / "export")
     return "\n".join(lines) + "\n"
+
+
+def _other_device(resolved: ResolvedSearch, trials: pd.DataFrame, device: str) -> list[str]:
+    """The same trained candidates priced on another device: its own front."""
+    other = front(trials, resolved.study.objectives, device=device)
+    columns = [("trial", "number"), ("split", "split"), ("sparsity", "sparsity"),
+               ("ratio", "compression_ratio"), ("method", "method"), ("accuracy", "accuracy"),
+               ("latency ms", f"latency_s@{device}"), ("energy mJ", f"energy_j@{device}"),
+               ("frames/s", f"throughput_fps@{device}")]
+    lines = [f"## The same candidates on `{device}`", "",
+             f"Every trained candidate priced again on `{device}` (same link and server): "
+             f"{len(other.trials)} non-dominated, hypervolume {other.hypervolume:.4g}.", ""]
+    rows = [[_cell(row[c], c.split("@")[0]) for _, c in columns] for _, row in other.trials.iterrows()]
+    return lines + _table([h for h, _ in columns], rows) + [""]
 
 
 def _exports(folder: Path) -> list[str]:

@@ -131,6 +131,7 @@ class SearchStudy:
     bits: BitsSpec = field(default_factory=BitsSpec)
     constraints: Constraints = field(default_factory=Constraints)
     search: SearchSettings = field(default_factory=SearchSettings)
+    also_price_on: list[PresetRef | str] = field(default_factory=list)
     output: str | None = None
 
 
@@ -146,6 +147,7 @@ class ResolvedSearch:
     channels: list[ChannelSpec]
     output: Path
     storage: str
+    also: list[Hardware]
 
     @property
     def directions(self) -> list[str]:
@@ -197,13 +199,15 @@ def resolve_search(path: str | Path, *, storage: str | None = None) -> ResolvedS
             raise StudyError(f"space.channel[{i}]: analog AWGN values need an awgn link, "
                              f"not {hardware.link_name!r}")
         channels.append(channel)
+    also = [Hardware(name, model, link[0], link[1], server[0], server[1])
+            for name, model in build_presets("also_price_on", study.also_price_on, EdgeDevice)]
     baseline = train_config(study.training.baseline, "training.baseline")
     training = train_config(study.training.candidate, "training.candidate")
     _check_reachable(study, profile, hardware)
     output = Path(study.output or Path("results") / study.name)
     url = storage or study.search.storage or f"sqlite:///{output / 'study.db'}"
     return ResolvedSearch(study, Path(path), profile, bits, hardware, baseline, training, channels,
-                          output, url)
+                          output, url, also)
 
 
 def _check_reachable(study: SearchStudy, profile: SplitProfile, hardware: Hardware) -> None:

@@ -17,6 +17,7 @@ accuracy and its drop against the cached baseline), `channel_accuracy.csv` and p
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ class CandidateGroup:
     model: str | None = None
     method: str = "none"
     compression_ratio: list[float] = field(default_factory=list)
+    sparsity: list[float] = field(default_factory=lambda: [0.0])
     channel: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     channel_states: list[float] = field(default_factory=list)
@@ -100,10 +102,11 @@ def resolve_train_study(path: str | Path, *, output: str | Path | None = None) -
         model = group.model or study.models[0]
         if model not in study.models:
             raise StudyError(f"{where}.model: {model!r} is not one of the study's models")
-        for split, ratio in itertools.product(group.split, group.compression_ratio or [None]):
+        for split, ratio, sparsity in itertools.product(group.split, group.compression_ratio or [None],
+                                                        group.sparsity):
             try:
                 spec = CandidateSpec(model=model, dataset=study.dataset.name, split=split,
-                                     compression_ratio=ratio, method=group.method,
+                                     sparsity=sparsity, compression_ratio=ratio, method=group.method,
                                      channel=ChannelSpec(**{k: tuple(v) if isinstance(v, list) else v
                                                             for k, v in group.channel.items()}),
                                      options=group.options)
@@ -151,8 +154,11 @@ def run_train_study(resolved: ResolvedTrainStudy, *, data_root: str | None = Non
         profile = result.profile
         candidate_rows.append({
             "candidate": index, "model": spec.model, "method": spec.method,
+            "options": json.dumps(dict(spec.options), sort_keys=True) if spec.options else "",
             "split": profile.split_name, "channel": spec.channel.kind,
             "channel_state": spec.channel.psnr_db if spec.channel.kind == "awgn" else spec.channel.p,
+            "sparsity": spec.sparsity, "pruned_channels": profile.pruned_channels,
+            "head_macs": profile.head_macs, "head_params": profile.head_params,
             "requested_ratio": spec.compression_ratio, "compression_ratio": profile.compression_ratio,
             "sent_shape": "x".join(map(str, profile.sent_shape)), "payload_bits": profile.payload_bits,
             "raw_feature_bits": profile.raw_feature_bits, "channel_uses": profile.channel_uses,
@@ -194,9 +200,10 @@ def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
     if (out / "candidates.csv").exists():
         candidates = pd.read_csv(out / "candidates.csv")
         candidates["sent_bits"] = candidates["payload_bits"]
-        shown = candidates[["candidate", "method", "split", "channel", "channel_state",
-                            "compression_ratio", "sent_shape", "sent_bits", "channel_uses",
-                            "encoder_macs", "accuracy", "accuracy_drop_points"]]
+        columns = ["candidate", "method", "options", "split", "sparsity", "head_macs", "channel",
+                   "channel_state", "compression_ratio", "sent_shape", "sent_bits", "channel_uses",
+                   "encoder_macs", "decoder_macs", "accuracy", "accuracy_drop_points"]
+        shown = candidates[[c for c in columns if c in candidates.columns]]
         lines += ["", "## Candidates", "",
                   "`compression_ratio`: raw float32 feature bits / bits sent, as achieved "
                   "(analog AWGN values count 32 bits each, so it is the reduction in real values; "

@@ -35,9 +35,10 @@ def load_trials(resolved: ResolvedSearch) -> pd.DataFrame:
         row["channel"] = channel.get("kind", trial.params.get("channel"))
         row["ok"] = (trial.state == TrialState.COMPLETE and bool(attrs.get("feasible", True))
                      and all(v <= 0 for v in trial.constraints.values()))
+        row.update({name: value for name, value in attrs.items() if "@" in name})
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=[*COLUMNS, "ok"])
-    return frame
+    extra = sorted({name for row in rows for name in row if "@" in name})
+    return pd.DataFrame(rows, columns=[*COLUMNS, "ok", *extra])
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,16 @@ class Front:
     reference: dict[str, float]
 
 
-def front(frame: pd.DataFrame, objectives: list[str]) -> Front:
-    """Non-dominated feasible complete trials (duplicates of a reused candidate dropped)."""
+def front(frame: pd.DataFrame, objectives: list[str], *, device: str | None = None) -> Front:
+    """Non-dominated feasible complete trials (duplicates of a reused candidate dropped);
+    with `device`, the hardware objectives as priced on that extra device (`also_price_on`)."""
     ok = frame[frame["ok"] & frame["reused_from"].isna()]
+    columns = [ATTRIBUTE[o] if o == "accuracy" or device is None else f"{ATTRIBUTE[o]}@{device}"
+               for o in objectives]
+    if device is not None and len(ok):
+        ok = ok[ok[f"feasible@{device}"].astype(bool)]
     if ok.empty:
         return Front(ok, 0.0, {})
-    columns = [ATTRIBUTE[o] for o in objectives]
     signs = np.array([-1.0 if DIRECTIONS[o] == "maximize" else 1.0 for o in objectives])
     values = ok[columns].to_numpy(dtype=float) * signs
     mask = non_dominated(values)
