@@ -112,7 +112,7 @@ def _deployed(module: nn.Module | None) -> nn.Module | None:
     return getattr(module, "deployed", module)
 
 
-def export_trial(resolved: ResolvedSearch, trial: Any, out: Path) -> Path:
+def export_trial(resolved: ResolvedSearch, trial: Any, out: Path, *, data_root: str | None = None) -> Path:
     """Write config.json, device.pt2 and server.pt2 of a COMPLETE trial into `out`."""
     attrs = trial.user_attrs
     weights = Path(attrs.get("weights", ""))
@@ -121,7 +121,7 @@ def export_trial(resolved: ResolvedSearch, trial: Any, out: Path) -> Path:
                          "machine; export where the search ran")
     module = torch.load(weights, weights_only=False, map_location="cpu").eval()
     profile = attrs["profile"]
-    data = load_dataset(resolved.study.dataset.name, root=resolved.study.dataset.root,
+    data = load_dataset(resolved.study.dataset.name, root=data_root or resolved.study.dataset.root,
                         **resolved.study.dataset.options)
     x = torch.zeros((2, *data.input_shape))
     state = torch.full((2,), float(module.channel.value if hasattr(module.channel, "value") else 0.0))

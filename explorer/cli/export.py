@@ -29,6 +29,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--storage", metavar="URL")
     parser.add_argument("--output", metavar="DIR",
                         help="folder (default results/<study>/export/trial<N>)")
+    parser.add_argument("--data-root", metavar="DIR", help="where the data set's files are")
     parser.set_defaults(run=run_export)
 
     check = verbs.add_parser(
@@ -54,7 +55,7 @@ def run_export(args: argparse.Namespace) -> int:
     if "reused_from" in trial.user_attrs:
         trial = trials[trial.user_attrs["reused_from"]]
     out = Path(args.output) if args.output else resolved.output / "export" / f"trial{number}"
-    path = export_trial(resolved, trial, out)
+    path = export_trial(resolved, trial, out, data_root=args.data_root)
     print(f"trial {number} -> {path}")
     return 0
 
