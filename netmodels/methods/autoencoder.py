@@ -137,9 +137,11 @@ class Autoencoder(Method):
         )
 
     def stages(self, options: Mapping[str, Any]) -> tuple[Stage, ...]:
+        # 002 IV-C: "learned with Adam ... initial learning rate of 0.001"
         reconstruction = LossStage("reconstruction", ("encoder", "decoder"), loss=reconstruction_objective,
+                                   overrides={"optimizer": "adam", "lr": 1e-3},
                                    description="encoder and decoder on reconstruction (mse to the feature), "
-                                               "base model frozen")
+                                               "base model frozen, Adam at 1e-3 as 002")
         if not options["finetune"]:
             return (reconstruction,)
         return (reconstruction, Stage("finetune", None, lr_scale=float(options["finetune_lr_scale"]),

@@ -259,8 +259,10 @@ class BottleFit(Method):
         if training == "hnd":
             return (LossStage("hnd", ("head", "decoder"), loss=hnd_objective,
                               description="baseline: head + deconv distilled at the split only (HND)"),)
+        # 002 IV-A: stage 1 with Adam, stage 2 with SGD, both from a learning rate of 0.001
         ghnd = LossStage("ghnd", ("head", "decoder"), loss=ghnd_objective,
-                         description="stage 1: head + deconv on GHND, later units frozen")
+                         overrides={"optimizer": "adam", "lr": 1e-3},
+                         description="stage 1: head + deconv on GHND (Adam at 1e-3), later units frozen")
         trainable = ("decoder", "tail") if options["freeze_encoder"] else None
         scale = float(options["finetune_lr_scale"])
         if options["finetune"] == "kd":
