@@ -110,7 +110,8 @@ class Autoencoder(Method):
 
     name = "autoencoder"
     description = "autoencoder (4 conv + 4 deconv, BN + ReLU) at the split, reconstruction training (paper 002 IV-C)"
-    OPTIONS = {"stride": None, "quantize": True, "finetune": False, "finetune_lr_scale": 0.1}
+    # lr: the reconstruction stage's Adam learning rate (002 IV-C: Adam, 0.001)
+    OPTIONS = {"stride": None, "quantize": True, "finetune": False, "finetune_lr_scale": 0.1, "lr": 1e-3}
 
     def applies_to(self, model: UnitModel, split: int, *,
                    feature_shape: tuple[int, ...] | None = None) -> str | None:
@@ -139,7 +140,7 @@ class Autoencoder(Method):
     def stages(self, options: Mapping[str, Any]) -> tuple[Stage, ...]:
         # 002 IV-C: "learned with Adam ... initial learning rate of 0.001"
         reconstruction = LossStage("reconstruction", ("encoder", "decoder"), loss=reconstruction_objective,
-                                   overrides={"optimizer": "adam", "lr": 1e-3},
+                                   overrides={"optimizer": "adam", "lr": float(options["lr"])},
                                    description="encoder and decoder on reconstruction (mse to the feature), "
                                                "base model frozen, Adam at 1e-3 as 002")
         if not options["finetune"]:

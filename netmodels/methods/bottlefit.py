@@ -165,7 +165,8 @@ class BottleFit(Method):
     name = "bottlefit"
     description = "BottleFit: head convs reshaped to a C'-channel bottleneck + tail deconv, GHND -> FT/KD (paper 002)"
     OPTIONS = {"channels": None, "stride": None, "quantize": True, "training": "bottlefit", "finetune": "ft",
-               "freeze_encoder": True, "alpha": 0.5, "tau": 1.0, "ghnd_units": None, "finetune_lr_scale": 0.1}
+               "freeze_encoder": True, "alpha": 0.5, "tau": 1.0, "ghnd_units": None, "finetune_lr_scale": 0.1,
+               "ghnd_lr": 1e-3}  # stage 1's Adam learning rate (002 IV-A: 0.001)
     # Pruning stages re-install the pruned model's own head after training, which would undo the
     # reshaped head: a bottleneck-injected candidate is not pruned (netmodels.candidate reads this).
     supports_sparsity = False
@@ -261,7 +262,7 @@ class BottleFit(Method):
                               description="baseline: head + deconv distilled at the split only (HND)"),)
         # 002 IV-A: stage 1 with Adam, stage 2 with SGD, both from a learning rate of 0.001
         ghnd = LossStage("ghnd", ("head", "decoder"), loss=ghnd_objective,
-                         overrides={"optimizer": "adam", "lr": 1e-3},
+                         overrides={"optimizer": "adam", "lr": float(options["ghnd_lr"])},
                          description="stage 1: head + deconv on GHND (Adam at 1e-3), later units frozen")
         trainable = ("decoder", "tail") if options["freeze_encoder"] else None
         scale = float(options["finetune_lr_scale"])

@@ -157,7 +157,7 @@ def ghnd_on(module, parts, data):
 
 
 def test_each_bottlefit_stage_lowers_its_loss_and_trains_only_its_parts(data, base):
-    c = candidate(base)
+    c = candidate(base, options={"ghnd_lr": 1e-2})  # faster than the paper's 1e-3 on a tiny budget
     module = c.module
     ghnd, ft = c.stages
     assert (ghnd.name, ghnd.trainable, ft.name, ft.trainable) == ("ghnd", ("head", "decoder"), "ft", ("decoder", "tail"))
