@@ -78,7 +78,7 @@ def stage_config(config: TrainConfig, stage: Stage, index: int, checkpoint_dir: 
 
 
 def run_pruning_stage(candidate: Candidate, stage: PruningStage, data: ImageDataset, config: TrainConfig, *,
-                      progress: bool = True) -> TrainResult:
+                      progress: bool = True, evaluate_after: bool = True) -> TrainResult:
     """Train the candidate's full model with incremental channel pruning (every layer trains),
     then replace it by its physically pruned copy; after the last pruning stage, install that
     copy's head and tail in candidate.module. A run resumed from a finished checkpoint only
@@ -92,11 +92,12 @@ def run_pruning_stage(candidate: Candidate, stage: PruningStage, data: ImageData
                            schedule=stage.schedule)
     with pruner.attached():
         result = train(state.model, data, config, trainable=parts_filter(stage.trainable), hooks=pruner,
-                       progress=progress, desc=f"{candidate.spec.method} {candidate.profile.split_name} {stage.name}")
+                       progress=progress, desc=f"{candidate.spec.method} {candidate.profile.split_name} {stage.name}",
+                       evaluate_after=evaluate_after)
     if not result.completed:
         return result
     state.model = pruner.physical_model()
-    if result.resumed_from_step >= result.total_steps:
+    if evaluate_after and result.resumed_from_step >= result.total_steps:
         result.test_accuracy = evaluate(state.model, data, batch_size=config.eval_batch_size, device=config.device,
                                         bf16=config.bf16, channels_last=config.channels_last, seed=config.seed)
     state.finished.append(stage.name)
@@ -120,16 +121,20 @@ def train_candidate(
     """
     module = candidate.module
     results: list[StageResult] = []
-    for index, stage in enumerate(candidate.stages, start=1):
+    stages = candidate.stages
+    for index, stage in enumerate(stages, start=1):
         cfg = stage_config(config, stage, index, checkpoint_dir)
+        last = index == len(stages)  # only the last stage's accuracy is the candidate's
         if isinstance(stage, PruningStage):
-            results.append(StageResult(stage.name, run_pruning_stage(candidate, stage, data, cfg, progress=progress)))
+            results.append(StageResult(stage.name, run_pruning_stage(candidate, stage, data, cfg, progress=progress,
+                                                                     evaluate_after=last)))
             if not results[-1].result.completed:
                 return CandidateResult(None, results, candidate.profile)
             continue
         with stage_loss(stage, module, candidate.parts) as loss_fn:  # None: cross-entropy
             result = train(module, data, cfg, loss_fn=loss_fn, trainable=parts_filter(stage.trainable),
-                           progress=progress, desc=f"{candidate.spec.method} {candidate.profile.split_name} {stage.name}")
+                           progress=progress, desc=f"{candidate.spec.method} {candidate.profile.split_name} {stage.name}",
+                           evaluate_after=last)
         results.append(StageResult(stage.name, result))
         if not result.completed:  # stopped on purpose (stop_after_steps): the later stages wait
             return CandidateResult(None, results, candidate.profile)

@@ -161,6 +161,7 @@ def train(
     progress: bool = True,
     desc: str = "train",
     hooks: StepHooks | None = None,
+    evaluate_after: bool = True,
 ) -> TrainResult:
     """Train `module` (images (B, C, H, W) -> logits (B, classes)) on data's training set.
 
@@ -170,8 +171,9 @@ def train(
     labels) defaults to cross-entropy with config.label_smoothing. With config.checkpoint_path,
     checkpoints are written and an existing one is resumed (see the module docstring); a
     finished run's checkpoint makes this call evaluate only. `hooks` are called around every
-    optimiser step (StepHooks). The module is left on the device with the trained weights;
-    requires_grad flags and module modes are restored.
+    optimiser step (StepHooks). evaluate_after=False skips the test-set evaluation (a stage
+    whose accuracy nobody reads; test_accuracy is then None). The module is left on the device
+    with the trained weights; requires_grad flags and module modes are restored.
     """
     device = resolve_device(config.device)
     cuda = device.type == "cuda"
@@ -256,7 +258,7 @@ def train(
         torch.backends.cudnn.benchmark = benchmark_flag
     bar.close(run.step, **({"loss": run.history[-1]} if run.history else {}))
     accuracy = None
-    if run.step >= total:
+    if run.step >= total and evaluate_after:
         accuracy = evaluate(module, data, batch_size=config.eval_batch_size, device=device,
                             bf16=config.bf16, channels_last=config.channels_last, seed=config.seed)
     return TrainResult(
