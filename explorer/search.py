@@ -56,8 +56,9 @@ def open_storage(resolved: ResolvedSearch) -> RDBStorage:
             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=settings.max_retry))
 
 
-def make_sampler(resolved: ResolvedSearch) -> optuna.samplers.BaseSampler:
-    seed = resolved.study.search.seed
+def make_sampler(resolved: ResolvedSearch, *, rank: int = 0) -> optuna.samplers.BaseSampler:
+    """The study's sampler; worker `rank` gets seed + rank so workers do not sample in step."""
+    seed = resolved.study.search.seed + rank
     name = resolved.sampler
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(
@@ -69,10 +70,10 @@ def make_sampler(resolved: ResolvedSearch) -> optuna.samplers.BaseSampler:
     return optuna.samplers.RandomSampler(seed=seed)
 
 
-def open_study(resolved: ResolvedSearch) -> optuna.Study:
+def open_study(resolved: ResolvedSearch, *, rank: int = 0) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(study_name=resolved.study.name, storage=open_storage(resolved),
-                               sampler=make_sampler(resolved), directions=resolved.directions,
+                               sampler=make_sampler(resolved, rank=rank), directions=resolved.directions,
                                load_if_exists=True)
 
 
@@ -196,8 +197,8 @@ def load_data(resolved: ResolvedSearch, data_root: str | None) -> ImageDataset:
     return load_dataset(spec.name, root=data_root or spec.root, **spec.options)
 
 
-def _optimize(resolved: ResolvedSearch, data: ImageDataset, *, progress: bool) -> None:
-    study = open_study(resolved)
+def _optimize(resolved: ResolvedSearch, data: ImageDataset, *, progress: bool, rank: int = 0) -> None:
+    study = open_study(resolved, rank=rank)
     total = resolved.study.search.trials
     if finished(study) >= total:
         return
@@ -223,10 +224,12 @@ def _report(total: int):
     return show
 
 
-def _worker(path: str, storage: str | None, data_root: str | None) -> None:
+def _worker(path: str, storage: str | None, data_root: str | None, rank: int, ready) -> None:
     torch.set_num_threads(1)
     resolved = resolve_search(path, storage=storage)
-    _optimize(resolved, load_data(resolved, data_root), progress=False)
+    data = load_data(resolved, data_root)
+    ready.wait()  # start together: a worker slow to import must not find the study finished
+    _optimize(resolved, data, progress=False, rank=rank)
 
 
 def run_search(resolved: ResolvedSearch, *, workers: int = 1, data_root: str | None = None,
@@ -238,11 +241,17 @@ def run_search(resolved: ResolvedSearch, *, workers: int = 1, data_root: str | N
     if workers <= 1:
         _optimize(resolved, data, progress=progress)
     else:
+        open_study(resolved)  # tables and study created once, before workers race to create them
         context = multiprocessing.get_context("spawn")
-        processes = [context.Process(target=_worker, args=(str(resolved.path), storage, data_root))
-                     for _ in range(workers)]
+        ready = context.Barrier(workers)
+        processes = [context.Process(target=_worker, args=(str(resolved.path), storage, data_root, rank, ready))
+                     for rank in range(workers)]
         for process in processes:
             process.start()
         for process in processes:
             process.join()
+        failed = [rank for rank, p in enumerate(processes) if p.exitcode != 0]
+        if failed:
+            raise SplitExplorerError(f"search workers {failed} exited with an error (see above); "
+                                     "re-run the same command to resume")
     return open_study(resolved)

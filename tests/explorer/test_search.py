@@ -9,7 +9,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-import torch
 import yaml
 
 from explorer.cli import main
@@ -36,12 +35,8 @@ STUDY = {
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    """Run in tmp_path (baseline and weight caches are relative) on one thread."""
+    """Run in tmp_path: the baseline and weight caches are relative to the working folder."""
     monkeypatch.chdir(tmp_path)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def write(tmp_path, study):
