@@ -21,14 +21,6 @@ STUDY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def run(tmp_path, capsys, study):
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(study))

@@ -16,27 +16,7 @@ from splitbase import ModelError
 
 SHAPE = (1, 32, 32)
 CONFIG = TrainConfig(epochs=2, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models gain nothing from two threads, and two spinning OpenMP threads on a shared
-    # 2-core machine can run a hundred times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_dataset("synthetic", shape=SHAPE, num_train=256, num_test=64)
-
-
-@pytest.fixture(scope="module")
-def base(data, tmp_path_factory):
-    return get_baseline("small-cnn", data, dataclasses.replace(CONFIG, epochs=3),
-                        cache_dir=tmp_path_factory.mktemp("baselines"), progress=False).model
+BASE_EPOCHS = 3
 
 
 def candidate(base, **kw):

@@ -12,21 +12,7 @@ from splitbase import DataError
 
 SHAPE = (1, 16, 16)
 CONFIG = TrainConfig(steps=6, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models gain nothing from two threads, and two spinning OpenMP threads on a shared
-    # 2-core machine can run a hundred times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_dataset("synthetic", shape=SHAPE, num_train=128, num_test=32)
+DATA_SIZE = (128, 32)
 
 
 @pytest.fixture

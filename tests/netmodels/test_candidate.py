@@ -18,16 +18,6 @@ from splitbase import ModelError
 SHAPE = (1, 16, 16)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models gain nothing from two threads, and two spinning OpenMP threads on a shared
-    # 2-core machine can run a hundred times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def spec(**kw):
     return CandidateSpec(**{"model": "small-cnn", "dataset": "synthetic", "split": "pool1", **kw})
 

@@ -17,21 +17,6 @@ SHAPE = (1, 16, 16)
 EASY = dict(batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")  # CPU: exact comparisons
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny models gain nothing from two threads, and two spinning OpenMP threads on a shared
-    # 2-core machine can run a hundred times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return load_dataset("synthetic", shape=SHAPE, num_train=256, num_test=64)
-
-
 def small_cnn(seed=0):
     torch.manual_seed(seed)
     return build_model("small-cnn", input_shape=SHAPE, num_classes=10)
