@@ -196,7 +196,7 @@ def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
              "Tables from the CSV files beside this report; how they were made is in "
              "provenance.json.", "", "## Base models", ""]
     baselines = pd.read_csv(out / "baselines.csv")
-    lines += _markdown(baselines[["model", "dataset", "test_accuracy", "epochs", "wall_time_s"]].fillna(""))
+    lines += _markdown(baselines[["model", "dataset", "test_accuracy", "epochs", "wall_time_s"]].astype(object).fillna(""))
     if (out / "candidates.csv").exists():
         candidates = pd.read_csv(out / "candidates.csv")
         candidates["sent_bits"] = candidates["payload_bits"]
@@ -209,7 +209,7 @@ def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
                   "(analog AWGN values count 32 bits each, so it is the reduction in real values; "
                   "`channel_uses` = values / 2, I and Q). `sent_bits` per frame; "
                   "`accuracy_drop_points`: base model accuracy minus the candidate's, in points.",
-                  "", *_markdown(shown.fillna(""))]
+                  "", *_markdown(shown.astype(object).fillna(""))]
     if (out / "channel_accuracy.csv").exists():
         states = pd.read_csv(out / "channel_accuracy.csv")
         table = states.pivot(index="candidate", columns="state", values="accuracy").reset_index()
@@ -217,7 +217,7 @@ def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
         lines += ["", "## Accuracy over channel states", "",
                   "Each candidate evaluated with its channel fixed at each state (PSNR in dB for "
                   "AWGN, erasure probability for BEC); empty where a state is not of its channel.",
-                  "", *_markdown(table.fillna(""))]
+                  "", *_markdown(table.astype(object).fillna(""))]
     path = out / "REPORT.md"
     path.write_text("\n".join(lines) + "\n")
     return path
