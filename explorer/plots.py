@@ -17,6 +17,13 @@ import pandas as pd  # noqa: E402
 from explorer.pareto import non_dominated  # noqa: E402
 
 
+def _save(fig, path: Path, title: str) -> None:
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 @dataclass(frozen=True)
 class ProfileInfo:
     """004 Fig. 3: cumulative compute and memory traffic, and feature size, per split point."""
@@ -47,10 +54,7 @@ def draw_profile(info: ProfileInfo, path: Path, title: str) -> None:
     bottom.bar(x, info.feature_kb)
     bottom.set_ylabel("feature sent (kB)")
     bottom.set_xticks(x, info.names, rotation=90)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path, title)
 
 
 @dataclass(frozen=True)
@@ -87,10 +91,7 @@ def draw_split_curves(info: SplitCurvesInfo, path: Path, title: str) -> None:
         axis.grid(True, alpha=0.3)
     top.legend(fontsize=8)
     bottom.set_xticks(x, info.names, rotation=90)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path, title)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,4 @@ def draw_front(info: FrontInfo, path: Path, title: str, *, colour_label: str) ->
     axis.set_ylabel(info.y_label)
     axis.legend()
     axis.grid(True, alpha=0.3)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path, title)
