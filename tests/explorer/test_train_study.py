@@ -1,7 +1,6 @@
 """`split-explorer train` on a tiny synthetic study, and its one-line errors."""
 import pandas as pd
 import pytest
-import torch
 import yaml
 
 from explorer.cli import main

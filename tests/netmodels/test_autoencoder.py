@@ -6,9 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from netmodels.baseline import get_baseline
 from netmodels.candidate import CandidateSpec, build_candidate
-from netmodels.data import load_dataset, train_batches
+from netmodels.data import train_batches
 from netmodels.methods.autoencoder import AutoencoderDecoder, AutoencoderEncoder
 from netmodels.recipes import train_candidate
 from netmodels.train import TrainConfig

@@ -4,9 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from netmodels.baseline import get_baseline
 from netmodels.candidate import CandidateSpec, ChannelSpec, build_candidate
-from netmodels.data import load_dataset, train_batches
+from netmodels.data import train_batches
 from netmodels.methods.bottlefit import BQ_HEADER_BITS, BottleneckQuantizer, dequantize_per_tensor, quantize_per_tensor
 from netmodels.methods.distill import ghnd_loss, ghnd_objective, kd_loss, stage_loss
 from netmodels.methods.inject import restore_geometry

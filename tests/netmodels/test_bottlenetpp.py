@@ -1,17 +1,14 @@
-import dataclasses
 
-import pytest
 import torch
 import torch.nn.functional as F
 
-from netmodels.baseline import get_baseline
 from netmodels.candidate import CandidateSpec, ChannelSpec, build_candidate
 from netmodels.codecs import build_codec
-from netmodels.data import load_dataset, train_batches
 from netmodels.methods import JpegProxy
 from netmodels.methods.layers import plan_bottleneck
 from netmodels.recipes import parts_filter, stage_config, train_candidate
 from netmodels.train import TrainConfig, train
+from training_checks import training_loss
 
 SHAPE = (1, 16, 16)
 CONFIG = TrainConfig(epochs=3, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
@@ -23,20 +20,6 @@ def candidate(base, **kw):
                                                                             train_range=(0.0, 0.05)), **kw})
     torch.manual_seed(0)
     return build_candidate(spec, input_shape=SHAPE, num_classes=10, base_model=base)
-
-
-def training_loss(module, data):
-    """Mean cross-entropy over the training set, eval mode, the channel at its fixed state, seeded noise."""
-    was = module.training
-    module.eval()
-    total, n = 0.0, 0
-    with torch.no_grad(), torch.random.fork_rng():
-        torch.manual_seed(0)
-        for x, y in train_batches(data, batch_size=128, crop_padding=0, flip=False):
-            total += F.cross_entropy(module(x), y, reduction="sum").item()
-            n += len(y)
-    module.train(was)
-    return total / n
 
 
 def snapshot(module, part):

@@ -1,12 +1,10 @@
-import dataclasses
 
 import pytest
 import torch
 
-from netmodels.baseline import get_baseline
 from netmodels.candidate import CandidateSpec, build_candidate, measure_payload
 from netmodels.codecs import build_codec
-from netmodels.data import eval_batches, load_dataset
+from netmodels.data import eval_batches
 from netmodels.methods.edgehost import JpegLink, QuantLink
 from netmodels.recipes import train_candidate
 from netmodels.train import TrainConfig

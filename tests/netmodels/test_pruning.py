@@ -6,9 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from explorer.profile import profile_model
-from netmodels.baseline import get_baseline
 from netmodels.candidate import CandidateSpec, ChannelSpec, PruningStage, build_candidate
-from netmodels.data import load_dataset, train_batches
 from netmodels.pruning import (
     ChannelPruner,
     ChannelScatter,
@@ -24,6 +22,7 @@ from netmodels.recipes import train_candidate
 from netmodels.train import TrainConfig, evaluate, train
 from netmodels.zoo import UnitModel, build_model
 from splitbase import ModelError
+from training_checks import training_loss
 
 SHAPE = (1, 32, 32)
 RESNET_SHAPE = (1, 16, 16)  # resnet18-cifar's stem keeps 16x16: cheap and still every stage
@@ -45,16 +44,6 @@ def candidate(base, **kw):
     spec = CandidateSpec(**{"model": "small-cnn", "dataset": "synthetic", "split": "pool2", **kw})
     torch.manual_seed(0)
     return build_candidate(spec, input_shape=SHAPE, num_classes=10, base_model=base)
-
-
-def training_loss(module, data):
-    was = module.training
-    module.eval()
-    with torch.no_grad():
-        losses = [F.cross_entropy(module(x), y, reduction="sum").item()
-                  for x, y in train_batches(data, batch_size=128, crop_padding=0, flip=False)]
-    module.train(was)
-    return sum(losses) / len(data.train_labels)
 
 
 def zeroed_channels(conv):

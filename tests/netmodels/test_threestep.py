@@ -1,15 +1,11 @@
-import dataclasses
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from explorer.profile import profile_model
-from netmodels.baseline import get_baseline
 from netmodels.candidate import CandidateSpec, ChannelSpec, build_candidate
 from netmodels.channels import AWGNChannel
-from netmodels.data import load_dataset, train_batches
 from netmodels.methods import CodebookQuantizer
 from netmodels.methods.threestep import FCDecoder, FCEncoder, plan_encoding
 from netmodels.pruning import one_shot_keep, plan_pruning, prune_physically
@@ -17,6 +13,7 @@ from netmodels.recipes import parts_filter, run_pruning_stage, stage_config, tra
 from netmodels.train import TrainConfig, train
 from netmodels.zoo import UnitModel
 from splitbase import ModelError
+from training_checks import training_loss
 
 SHAPE = (1, 32, 32)
 CONFIG = TrainConfig(epochs=3, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
@@ -27,20 +24,6 @@ def candidate(base=None, **kw):
                             "compression_ratio": 64, **kw})
     torch.manual_seed(0)
     return build_candidate(spec, input_shape=SHAPE, num_classes=10, base_model=base)
-
-
-def training_loss(module, data):
-    """Mean cross-entropy over the training set, eval mode, seeded channel noise."""
-    was = module.training
-    module.eval()
-    total, n = 0.0, 0
-    with torch.no_grad(), torch.random.fork_rng():
-        torch.manual_seed(0)
-        for x, y in train_batches(data, batch_size=128, crop_padding=0, flip=False):
-            total += F.cross_entropy(module(x), y, reduction="sum").item()
-            n += len(y)
-    module.train(was)
-    return total / n
 
 
 @pytest.mark.parametrize("kw, bits", [

@@ -1,30 +1,18 @@
-import dataclasses
 
 import pytest
 import torch
-import torch.nn.functional as F
 
-from netmodels.baseline import get_baseline
 from netmodels.candidate import CandidateSpec, ChannelSpec, PruningStage, build_candidate
 from netmodels.codecs import build_codec, fake_quantize
-from netmodels.data import eval_batches, load_dataset, train_batches
+from netmodels.data import eval_batches
 from netmodels.pruning import ChannelScatter, ChannelSelect
 from netmodels.recipes import train_candidate
 from netmodels.train import TrainConfig, evaluate
 from splitbase import ModelError
+from training_checks import training_loss
 
 SHAPE = (1, 32, 32)
 CONFIG = TrainConfig(epochs=2, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
-
-
-def training_loss(module, data):
-    was = module.training
-    module.eval()
-    with torch.no_grad():
-        losses = [F.cross_entropy(module(x), y, reduction="sum").item()
-                  for x, y in train_batches(data, batch_size=128, crop_padding=0, flip=False)]
-    module.train(was)
-    return sum(losses) / len(data.train_labels)
 
 
 def candidate(base=None, **kw):
