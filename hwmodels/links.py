@@ -216,18 +216,23 @@ class AwgnChannel(HardwareModel, _CodedChannel):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BinarySymmetricChannel(HardwareModel, _CodedChannel):
-    """BSC with crossover probability p, `channel_use_rate_hz` binary uses per second."""
+class _BinaryChannel(HardwareModel, _CodedChannel):
+    """A binary channel: `channel_use_rate_hz` binary uses per second, each carrying
+    `capacity_per_use` bits of information (the subclass's formula)."""
 
     channel_use_rate_hz: float = param_field("Hz", low=0.0, low_open=True)
-    crossover_probability: float = param_field("1", low=0.0, high=0.5)
     ideal_coding: bool = param_field(FLAG)
     code_rate: float = param_field("1", low=0.0, high=1.0, low_open=True)
     tx_power_w: float = param_field("W", low=0.0)
 
     @property
+    @abstractmethod
+    def capacity_per_use(self) -> float | np.ndarray:
+        """Bits of information per binary channel use."""
+
+    @property
     def capacity_bit_per_s(self) -> float | np.ndarray:
-        return _scalar(self.channel_use_rate_hz * bsc_capacity_bit_per_use(self.crossover_probability))
+        return _scalar(self.channel_use_rate_hz * self.capacity_per_use)
 
     @property
     def raw_bit_rate_bit_per_s(self) -> float | np.ndarray:
@@ -235,22 +240,25 @@ class BinarySymmetricChannel(HardwareModel, _CodedChannel):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BinaryErasureChannel(HardwareModel, _CodedChannel):
-    """BEC with erasure probability p, `channel_use_rate_hz` binary uses per second."""
+class BinarySymmetricChannel(_BinaryChannel):
+    """BSC with crossover probability p: 1 - H(p) bits per use."""
 
-    channel_use_rate_hz: float = param_field("Hz", low=0.0, low_open=True)
+    crossover_probability: float = param_field("1", low=0.0, high=0.5)
+
+    @property
+    def capacity_per_use(self) -> float | np.ndarray:
+        return bsc_capacity_bit_per_use(self.crossover_probability)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BinaryErasureChannel(_BinaryChannel):
+    """BEC with erasure probability p: 1 - p bits per use."""
+
     erasure_probability: float = param_field("1", low=0.0, high=1.0)
-    ideal_coding: bool = param_field(FLAG)
-    code_rate: float = param_field("1", low=0.0, high=1.0, low_open=True)
-    tx_power_w: float = param_field("W", low=0.0)
 
     @property
-    def capacity_bit_per_s(self) -> float | np.ndarray:
-        return _scalar(self.channel_use_rate_hz * bec_capacity_bit_per_use(self.erasure_probability))
-
-    @property
-    def raw_bit_rate_bit_per_s(self) -> float | np.ndarray:
-        return self.channel_use_rate_hz
+    def capacity_per_use(self) -> float | np.ndarray:
+        return bec_capacity_bit_per_use(self.erasure_probability)
 
 
 def _scalar(x: np.ndarray) -> float | np.ndarray:
