@@ -58,10 +58,10 @@ from netmodels.methods.inject import (
     dry_run,
     inject_bottleneck,
     locate_bottleneck,
-    output_shapes,
 )
 from netmodels.methods.layers import auto_stride
 from netmodels.zoo import UnitModel
+from netmodels.zoo.base import unit_shapes
 from splitbase import ModelError
 
 BQ_BITS = 8
@@ -153,7 +153,7 @@ def matched_units(model: UnitModel, split: int, names: Any) -> tuple[int, ...]:
         if any(j <= split for j in indices):
             raise ModelError(f"ghnd_units must come after the split {model.split_name(split)!r}, got {list(names)}")
         return tuple(sorted(set(indices)))
-    shapes = output_shapes(model)
+    shapes = unit_shapes(model)[1:]  # the output of every unit
     maps = [j for j in range(split + 1, model.last_split + 1) if len(shapes[j]) == 3]
     return tuple(j for j in maps if j + 1 not in maps or shapes[j + 1][1:] != shapes[j][1:])
 

@@ -162,23 +162,6 @@ def dry_run(head: nn.Module, model: UnitModel, *, what: str) -> tuple[int, ...]:
     return tuple(out.shape[1:])
 
 
-def output_shapes(model: UnitModel) -> list[tuple[int, ...]]:
-    """Output shape (no batch dim) of every unit of `model` for one zero frame, eval mode."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    shapes = []
-    try:
-        with torch.no_grad():
-            out = torch.zeros(1, *model.input_shape, device=_device(model))
-            for unit in model.units:
-                out = unit(out)
-                shapes.append(tuple(out.shape[1:]))
-    finally:
-        for m, mode in modes:
-            m.training = mode
-    return shapes
-
-
 def restore_geometry(sent: int, target: int) -> tuple[int, int, int]:
     """(kernel, stride, padding) of a transposed conv taking `sent` pixels to exactly `target`.
 

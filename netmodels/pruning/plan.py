@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from netmodels.pruning.select import ChannelScatter
 from netmodels.zoo import UnitModel
+from netmodels.zoo.base import unit_shapes
 from netmodels.zoo.resnet import BasicBlock, Bottleneck
 from splitbase import ModelError
 
@@ -161,24 +162,6 @@ def _channelwise(module: nn.Module) -> bool:
     if isinstance(module, nn.Sequential):
         return all(_channelwise(m) for m in module)
     return isinstance(module, CHANNELWISE)
-
-
-def unit_shapes(model: UnitModel) -> list[tuple[int, ...]]:
-    """Shapes (no batch dim) of the input and of every unit's output: len(units) + 1 entries."""
-    first = next(model.parameters(), None)
-    x = torch.zeros(1, *model.input_shape, device=first.device if first is not None else None)
-    shapes = [tuple(x.shape[1:])]
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        with torch.no_grad():
-            for unit in model.units:
-                x = unit(x)
-                shapes.append(tuple(x.shape[1:]))
-    finally:
-        for m, mode in modes:
-            m.training = mode
-    return shapes
 
 
 @dataclass

@@ -123,3 +123,21 @@ def fully_connected(in_features: int, out_features: int, *, flatten: bool = Fals
 def global_pool() -> nn.Sequential:
     """Global average pooling to a flat vector, the unit before a final fc."""
     return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def unit_shapes(model: UnitModel) -> list[tuple[int, ...]]:
+    """Shapes (no batch dim) of the input and of every unit's output: len(units) + 1 entries."""
+    first = next(model.parameters(), None)
+    x = torch.zeros(1, *model.input_shape, device=first.device if first is not None else None)
+    shapes = [tuple(x.shape[1:])]
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        with torch.no_grad():
+            for unit in model.units:
+                x = unit(x)
+                shapes.append(tuple(x.shape[1:]))
+    finally:
+        for m, mode in modes:
+            m.training = mode
+    return shapes
