@@ -10,7 +10,7 @@ import optuna
 
 from splitbase import StudyError
 from explorer.export import check_config, export_trial, pick_trial
-from explorer.provenance import machine
+from explorer.provenance import Provenance, machine
 from explorer.search_study import resolve_search
 from explorer.trials import load_trials
 
@@ -43,6 +43,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    provenance = Provenance(seed=None)
     resolved = resolve_search(args.study, storage=args.storage)
     number = args.trial if args.trial is not None else pick_trial(load_trials(resolved), args.pick)
     study = optuna.load_study(study_name=resolved.study.name, storage=resolved.storage)
@@ -56,6 +57,8 @@ def run_export(args: argparse.Namespace) -> int:
         trial = trials[trial.user_attrs["reused_from"]]
     out = Path(args.output) if args.output else resolved.output / "export" / f"trial{number}"
     path = export_trial(resolved, trial, out, data_root=args.data_root)
+    provenance.extra["trial"] = number
+    provenance.write(out)
     print(f"trial {number} -> {path}")
     return 0
 
