@@ -27,12 +27,12 @@ from typing import Any
 
 import optuna
 import torch
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from splitbase import SplitExplorerError
 from explorer.candidate_cost import price_candidate
+from explorer.search_storage import open_storage
 from explorer.search_study import ATTRIBUTE, ResolvedSearch, candidate_spec, resolve_search, space_choices, spec_record
 from netmodels.baseline import get_baseline
 from netmodels.candidate import build_candidate
@@ -41,19 +41,6 @@ from netmodels.recipes import train_candidate
 
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 WAIT_FOR_TWIN_S = 2.0
-
-
-def open_storage(resolved: ResolvedSearch) -> RDBStorage:
-    if resolved.storage.startswith("sqlite:///"):
-        Path(resolved.storage[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    settings = resolved.study.search
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return RDBStorage(
-            resolved.storage,
-            engine_kwargs={"connect_args": {"timeout": 60}} if resolved.storage.startswith("sqlite") else None,
-            heartbeat_interval=settings.heartbeat_s, grace_period=2 * settings.heartbeat_s,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=settings.max_retry))
 
 
 def make_sampler(resolved: ResolvedSearch, *, rank: int = 0) -> optuna.samplers.BaseSampler:
@@ -72,7 +59,9 @@ def make_sampler(resolved: ResolvedSearch, *, rank: int = 0) -> optuna.samplers.
 
 def open_study(resolved: ResolvedSearch, *, rank: int = 0) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(study_name=resolved.study.name, storage=open_storage(resolved),
+    settings = resolved.study.search
+    storage = open_storage(resolved.storage, heartbeat_s=settings.heartbeat_s, max_retry=settings.max_retry)
+    return optuna.create_study(study_name=resolved.study.name, storage=storage,
                                sampler=make_sampler(resolved, rank=rank), directions=resolved.directions,
                                load_if_exists=True)
 
@@ -168,6 +157,11 @@ class Objective:
     def _finished_twin(self, trial: optuna.Trial, key: str) -> FrozenTrial | None:
         """A COMPLETE trial with the same candidate, waiting while a twin is still running."""
         while True:
+            # a twin whose worker was killed stays RUNNING until someone fails it: without this,
+            # a trial started within the heartbeat grace period of the kill would wait forever
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(trial.study)
             twins = [t for t in trial.study.get_trials(deepcopy=False)
                      if t.number != trial.number and t.user_attrs.get("candidate_key") == key]
             done = [t for t in twins if t.state == TrialState.COMPLETE and "accuracy" in t.user_attrs]

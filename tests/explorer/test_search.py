@@ -1,7 +1,9 @@
 """Search: resume, workers sharing a storage, analytic pruning, pareto/export/check, bad studies."""
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,7 +14,9 @@ import pytest
 import yaml
 
 from explorer.cli import main
-from explorer.search_study import resolve_search
+from explorer.search import candidate_key, open_study
+from explorer.search_storage import open_storage
+from explorer.search_study import resolve_search, space_choices
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = {
@@ -84,26 +88,36 @@ def test_search_pareto_export_check_report(tmp_path, capsys):
     assert "Pareto front" in (tmp_path / "out" / "REPORT.md").read_text()
 
 
+def states_on_disk(db: Path) -> list[str]:
+    """Trial states read straight from the SQLite file, read-only: opening it through Optuna
+    would create tables and race the worker that is creating them."""
+    if not db.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as connection:
+        try:
+            return [state for (state,) in connection.execute("SELECT state FROM trials")]
+        except sqlite3.OperationalError:  # tables not created yet, or locked by a writer
+            return []
+
+
 def test_resume_after_a_killed_run_adds_no_duplicate(tmp_path, capsys):
     study = {**STUDY, "search": {**STUDY["search"], "trials": 5},
              "training": {**STUDY["training"], "candidate": {"steps": 40, "batch_size": 32, "device": "cpu"}}}
     path = write(tmp_path, study)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    worker = subprocess.Popen([sys.executable, "-m", "explorer", "search", str(path), "--no-progress"],
-                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        time.sleep(0.5)
-        if not (tmp_path / "out" / "study.db").exists():
-            continue
-        try:
-            states = [t.state.name for t in trials(path)]
-        except KeyError:  # the study is not created yet
-            continue
-        if states.count("COMPLETE") + states.count("PRUNED") >= 1 and "RUNNING" in states:
-            break
-    worker.send_signal(signal.SIGKILL)
-    worker.wait()
+    log = tmp_path / "worker.log"
+    with log.open("w") as stderr:
+        worker = subprocess.Popen([sys.executable, "-m", "explorer", "search", str(path), "--no-progress"],
+                                  cwd=tmp_path, env=env, stdout=stderr, stderr=stderr)
+        deadline = time.time() + 300
+        while time.time() < deadline and worker.poll() is None:
+            time.sleep(0.5)
+            states = states_on_disk(tmp_path / "out" / "study.db")
+            if states.count("COMPLETE") + states.count("PRUNED") >= 1 and "RUNNING" in states:
+                break
+        assert worker.poll() is None, f"the search ended before it could be killed:\n{log.read_text()}"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
     assert "RUNNING" in [t.state.name for t in trials(path)]
     time.sleep(2.5)  # past the heartbeat grace period (2 x heartbeat_s)
     assert run(capsys, "search", path, "--no-progress")[0] == 0
@@ -156,3 +170,57 @@ def test_bad_study_is_one_line_and_creates_no_storage(tmp_path, capsys, change, 
     code, out, err = run(capsys, "search", path)
     assert code == 2 and out == "" and err.count("\n") == 1 and named in err, err
     assert not (tmp_path / "out").exists()
+
+
+OPEN_AT = """
+import sys, time
+import optuna
+from explorer.search_storage import open_storage
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+optuna.create_study(study_name="tiny", storage=open_storage(sys.argv[1], heartbeat_s=1, max_retry=1),
+                    load_if_exists=True)
+"""
+
+
+def test_processes_opening_one_new_sqlite_file_at_once_all_succeed(tmp_path):
+    url = f"sqlite:///{tmp_path / 'out' / 'study.db'}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = time.time() + 6  # after every process has imported optuna
+    processes = [subprocess.Popen([sys.executable, "-c", OPEN_AT, url, str(start)], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(12)]
+    for process in processes:
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    assert optuna.get_all_study_names(url) == ["tiny"]
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # the test plays the killed worker
+def test_a_trial_waiting_for_a_killed_twin_goes_on(tmp_path):
+    """A twin killed less than the grace period before the waiting trial started is RUNNING
+    when that trial looks at it; the wait must notice when its heartbeat goes stale."""
+    study = {**STUDY, "space": {**STUDY["space"], "split": ["conv2"], "compression_ratio": [4]},
+             "search": {**STUDY["search"], "trials": 1}}
+    path = write(tmp_path, study)
+    resolved = resolve_search(path)
+    twin = open_study(resolved).ask({name: optuna.distributions.CategoricalDistribution(values)
+                                     for name, values in space_choices(resolved).items()})
+    twin.set_user_attr("candidate_key", candidate_key(twin.params))
+    storage = open_storage(resolved.storage, heartbeat_s=1, max_retry=0)
+    twin_id = storage.get_trial_id_from_study_id_trial_number(storage.get_study_id_from_name("tiny"), twin.number)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    worker = subprocess.Popen([sys.executable, "-m", "explorer", "search", str(path), "--no-progress"],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 300
+        # the twin is alive until the worker's trial has started and seen it running
+        while len(states_on_disk(tmp_path / "out" / "study.db")) < 2 and worker.poll() is None:
+            assert time.time() < deadline
+            storage.record_heartbeat(twin_id)
+            time.sleep(0.2)
+        log, _ = worker.communicate(timeout=120)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, log
+    # the twin failed (and queued again with its parameters); this worker's trial trained
+    assert sorted(states_on_disk(tmp_path / "out" / "study.db")) == ["COMPLETE", "FAIL", "WAITING"]

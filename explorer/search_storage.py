@@ -1,0 +1,43 @@
+"""The search's Optuna storage: RDB (SQLite by default, any SQLAlchemy URL) with heartbeats.
+
+Kept free of torch so that opening or inspecting a study is cheap.
+"""
+from __future__ import annotations
+
+import random
+import time
+import warnings
+from pathlib import Path
+
+import optuna
+import sqlalchemy.exc
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+from splitbase import SplitExplorerError
+
+
+def open_storage(url: str, *, heartbeat_s: int, max_retry: int, attempts: int = 6) -> RDBStorage:
+    """Optuna's RDB storage at `url`; a trial silent for 2 x `heartbeat_s` seconds is failed and
+    retried up to `max_retry` times with its parameters.
+
+    Independent processes opening one new SQLite file at once race to create its tables and
+    stamp its schema version (optuna/optuna#4621): the loser sees "table already exists",
+    "database is locked" or a unique-constraint failure. Opening again finds the tables, so
+    those errors are retried after a growing, jittered wait.
+    """
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(attempts):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url,
+                    engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None,
+                    heartbeat_interval=heartbeat_s, grace_period=2 * heartbeat_s,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retry))
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as error:
+            if attempt == attempts - 1:
+                raise SplitExplorerError(f"cannot open the study storage {url}: {str(error).splitlines()[0]}") from error
+            time.sleep(0.2 * 2 ** attempt * (1 + random.random()))
+    raise SplitExplorerError(f"cannot open the study storage {url}: attempts must be at least 1")
