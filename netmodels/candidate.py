@@ -435,6 +435,7 @@ def build_candidate(spec: CandidateSpec, *, input_shape: tuple[int, int, int], n
                                         raw_bits_per_element=raw_bits, options=options)
     module = SplitModel(head, tail, channel=channel, encoder=parts.encoder,
                         decoder=parts.decoder, split_index=k, split_name=split_name)
+    _check_stages_train_something(spec, method, options, module)
     first = next(model.parameters(), None)
     if first is not None:
         module.to(first.device)
@@ -442,6 +443,17 @@ def build_candidate(spec: CandidateSpec, *, input_shape: tuple[int, int, int], n
                        feature_shape=shape, parts=parts, channel=channel, pruned_channels=removed)
     return Candidate(spec, module, profile, method, options, parts, pruning,
                      unit_names=model.unit_names, input_shape=tuple(input_shape), num_classes=num_classes)
+
+
+def _check_stages_train_something(spec: CandidateSpec, method: Method, options: Mapping[str, Any],
+                                  module: nn.Module) -> None:
+    """A stage that trains parts without parameters (the tail at the last split) fails here,
+    when the candidate is built, not minutes later when its training starts."""
+    present = {name.split(".", 1)[0] for name, _ in module.named_parameters()}
+    for stage in method.stages(options):
+        if stage.trainable is not None and not present.intersection(stage.trainable):
+            raise ModelError(f"method {spec.method!r} stage {stage.name!r} trains the {' and '.join(stage.trainable)}, "
+                             f"which has no parameters at split {spec.split!r} of {spec.model}")
 
 
 def measure_payload(candidate: Candidate, data: ImageDataset, *, max_samples: int = 256,

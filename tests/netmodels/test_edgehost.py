@@ -109,3 +109,8 @@ def test_a_requested_compression_ratio_is_refused(base):
     spec = CandidateSpec("small-cnn", "synthetic", "pool2", method="edgehost", compression_ratio=10)
     with pytest.raises(ModelError, match="measures its compression ratio"):
         build_candidate(spec, input_shape=SHAPE, num_classes=10, base_model=base)
+
+
+def test_split_retraining_at_the_last_split_is_refused_when_built(base):
+    with pytest.raises(ModelError, match="stage 'split-retrain' trains the tail, which has no parameters at split 'fc'"):
+        candidate(base, split="fc", quality=50)
