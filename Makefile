@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FASHION_MNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: setup data quickstart test benchmarks
+.PHONY: setup data postgres quickstart test benchmarks
 
 setup: $(VENV)/.installed
 
@@ -17,16 +17,18 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
-# Fashion-MNIST from Debian's dataset-fashion-mnist where we are root with apt; elsewhere say so.
+# Debian packages where we are root with apt; elsewhere a warning saying what goes without them.
+APT_INSTALL = if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1)) >/dev/null \
+		|| echo "warning: could not install $(1): $(2)"; \
+	else echo "warning: $(1) is not installed and apt-get is not usable here: $(2)"; fi
+
 data:
-	@if [ -d $(FASHION_MNIST) ]; then :; \
-	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) >/dev/null \
-		|| echo "warning: could not install dataset-fashion-mnist; Fashion-MNIST runs will report it missing"; \
-	else \
-		echo "warning: $(FASHION_MNIST) is missing and apt-get is not usable here;" \
-		     "install the Debian package dataset-fashion-mnist or pass --data DIR"; \
-	fi
+	@[ -d $(FASHION_MNIST) ] || { $(call APT_INSTALL,dataset-fashion-mnist,Fashion-MNIST runs will report it missing (or pass --data-root DIR)); }
+
+# PostgreSQL server binaries, for the test of a search on a PostgreSQL storage
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(call APT_INSTALL,postgresql,the PostgreSQL storage test is skipped); }
 
 # The main job: a small search with retraining on 2 CPU cores, then its front, an exported
 # config checked against the test set, and the report (results/quickstart/).
@@ -39,7 +41,7 @@ quickstart: setup data
 	$(VENV)/bin/split-explorer check results/quickstart/export/chosen/config.json
 	$(VENV)/bin/split-explorer report $(QUICKSTART)
 
-test: setup data
+test: setup data postgres
 	$(PY) -m pytest -q
 
 benchmarks: setup

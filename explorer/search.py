@@ -61,9 +61,14 @@ def open_study(resolved: ResolvedSearch, *, rank: int = 0) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     settings = resolved.study.search
     storage = open_storage(resolved.storage, heartbeat_s=settings.heartbeat_s, max_retry=settings.max_retry)
-    return optuna.create_study(study_name=resolved.study.name, storage=storage,
-                               sampler=make_sampler(resolved, rank=rank), directions=resolved.directions,
-                               load_if_exists=True)
+    study = optuna.create_study(study_name=resolved.study.name, storage=storage,
+                                sampler=make_sampler(resolved, rank=rank), directions=resolved.directions,
+                                load_if_exists=True)
+    if study.metric_names is None:  # named once, so optuna-dashboard shows "latency", not "Objective 1"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(list(resolved.study.objectives))
+    return study
 
 
 def candidate_key(params: dict[str, Any]) -> str:

@@ -11,56 +11,23 @@ from pathlib import Path
 
 import optuna
 import pytest
-import yaml
 
 from explorer.cli import main
 from explorer.search import candidate_key, open_study
 from explorer.search_storage import open_storage
 from explorer.search_study import resolve_search, space_choices
+from search_cases import STUDY, trained, trials, write
 
 ROOT = Path(__file__).resolve().parents[2]
-STUDY = {
-    "name": "tiny",
-    "model": "small-cnn",
-    "dataset": {"name": "synthetic",
-                "options": {"num_classes": 4, "shape": [1, 32, 32], "num_train": 128, "num_test": 64}},
-    "device": "raspberry-pi-3",
-    "link": "wifi-80211bgn-004:2mbps",
-    "server": "rtx-2080ti",
-    "space": {"split": ["pool1", "conv2", "pool2", "conv3"], "compression_ratio": [4, 16],
-              "method": ["bottlenetpp"], "channel": [{"kind": "bec", "p": 0.01, "bits": 8}]},
-    "objectives": ["accuracy", "latency"],
-    "constraints": {"max_accuracy_drop": 50.0},
-    "training": {"baseline": {"steps": 4, "batch_size": 32, "device": "cpu"},
-                 "candidate": {"steps": 2, "batch_size": 32, "device": "cpu"}},
-    "search": {"trials": 4, "seed": 0, "heartbeat_s": 1, "sampler": "random"},
-}
-
-
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """Run in tmp_path: the baseline and weight caches are relative to the working folder."""
     monkeypatch.chdir(tmp_path)
 
 
-def write(tmp_path, study):
-    path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump({**study, "output": str(tmp_path / "out")}))
-    return path
-
-
 def run(capsys, *argv):
     code = main([str(a) for a in argv])
     return (code, *capsys.readouterr())
-
-
-def trials(path):
-    resolved = resolve_search(path)
-    return optuna.load_study(study_name=resolved.study.name, storage=resolved.storage).get_trials()
-
-
-def trained(all_trials):
-    return [t for t in all_trials if t.state.name == "COMPLETE" and "reused_from" not in t.user_attrs]
 
 
 def test_search_pareto_export_check_report(tmp_path, capsys):
