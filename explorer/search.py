@@ -9,8 +9,8 @@ drop limit enters NSGA-II / TPE as a constraint (a value > 0 is a violation).
 Storage is Optuna's RDB storage (SQLite by default, any SQLAlchemy URL); trials heartbeat, so a
 killed worker's trial is failed by the next worker and retried with the same parameters. The
 same command resumes a study up to its trial count; `workers` processes share one storage. An
-identical candidate is trained once: a later trial with the same parameters reuses the results,
-waiting for a running twin to finish.
+identical candidate is trained once: the trial that claims it first trains it
+(explorer.search_claims), its twins wait for that trial and reuse its results.
 """
 from __future__ import annotations
 
@@ -27,11 +27,13 @@ from typing import Any
 
 import optuna
 import torch
+from optuna.storages import RDBStorage
 from optuna.study import MaxTrialsCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from splitbase import SplitExplorerError
 from explorer.candidate_cost import price_candidate
+from explorer.search_claims import TrainingClaims
 from explorer.search_storage import open_storage
 from explorer.search_study import ATTRIBUTE, ResolvedSearch, candidate_spec, resolve_search, space_choices, spec_record
 from netmodels.baseline import get_baseline
@@ -41,6 +43,11 @@ from netmodels.recipes import train_candidate
 
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 WAIT_FOR_TWIN_S = 2.0
+
+
+def search_storage(resolved: ResolvedSearch) -> RDBStorage:
+    settings = resolved.study.search
+    return open_storage(resolved.storage, heartbeat_s=settings.heartbeat_s, max_retry=settings.max_retry)
 
 
 def make_sampler(resolved: ResolvedSearch, *, rank: int = 0) -> optuna.samplers.BaseSampler:
@@ -57,10 +64,10 @@ def make_sampler(resolved: ResolvedSearch, *, rank: int = 0) -> optuna.samplers.
     return optuna.samplers.RandomSampler(seed=seed)
 
 
-def open_study(resolved: ResolvedSearch, *, rank: int = 0) -> optuna.Study:
+def open_study(resolved: ResolvedSearch, *, rank: int = 0, storage: RDBStorage | None = None) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    settings = resolved.study.search
-    storage = open_storage(resolved.storage, heartbeat_s=settings.heartbeat_s, max_retry=settings.max_retry)
+    if storage is None:
+        storage = search_storage(resolved)
     study = optuna.create_study(study_name=resolved.study.name, storage=storage,
                                 sampler=make_sampler(resolved, rank=rank), directions=resolved.directions,
                                 load_if_exists=True)
@@ -83,8 +90,9 @@ def weights_path(resolved: ResolvedSearch, key: str) -> Path:
 class Objective:
     """Price, prune or retrain one sampled candidate; returns the study's objective values."""
 
-    def __init__(self, resolved: ResolvedSearch, data: ImageDataset, *, progress: bool) -> None:
-        self.resolved, self.data, self.progress = resolved, data, progress
+    def __init__(self, resolved: ResolvedSearch, data: ImageDataset, claims: TrainingClaims, *,
+                 progress: bool) -> None:
+        self.resolved, self.data, self.claims, self.progress = resolved, data, claims, progress
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
         choices = space_choices(self.resolved)
@@ -108,6 +116,9 @@ class Objective:
         self._record_cost(trial, cost, candidate.profile)
         if reason:
             return self._prune(trial, reason)
+        twin = self._claim_or_wait(trial, key)
+        if twin is not None:
+            return self._reuse(trial, twin)
         base = get_baseline(self.resolved.study.model, self.data, self.resolved.baseline, progress=self.progress)
         candidate = build_candidate(spec, input_shape=shape, num_classes=self.data.num_classes,
                                     base_model=base.model)
@@ -159,22 +170,32 @@ class Objective:
         trial.set_user_attr("pruned_reason", reason)
         raise optuna.TrialPruned(reason)
 
+    def _twins(self, trial: optuna.Trial, key: str) -> list[FrozenTrial]:
+        return [t for t in trial.study.get_trials(deepcopy=False)
+                if t.number != trial.number and t.user_attrs.get("candidate_key") == key]
+
     def _finished_twin(self, trial: optuna.Trial, key: str) -> FrozenTrial | None:
-        """A COMPLETE trial with the same candidate, waiting while a twin is still running."""
+        """A trial that has already trained the same candidate."""
+        return next((t for t in self._twins(trial, key)
+                     if t.state == TrialState.COMPLETE and "accuracy" in t.user_attrs), None)
+
+    def _claim_or_wait(self, trial: optuna.Trial, key: str) -> FrozenTrial | None:
+        """None once this trial holds the candidate's training claim (it trains); otherwise the
+        twin holding it, after waiting for the twin's training to finish."""
         while True:
-            # a twin whose worker was killed stays RUNNING until someone fails it: without this,
-            # a trial started within the heartbeat grace period of the kill would wait forever
+            holder = self.claims.claim(key, trial.number)
+            if holder == trial.number:
+                return None
+            # a holder whose worker was killed stays RUNNING until someone fails it
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(trial.study)
-            twins = [t for t in trial.study.get_trials(deepcopy=False)
-                     if t.number != trial.number and t.user_attrs.get("candidate_key") == key]
-            done = [t for t in twins if t.state == TrialState.COMPLETE and "accuracy" in t.user_attrs]
-            if done:
-                return done[0]
-            # wait only for an earlier twin, so two twins never wait for each other
-            if not any(t.state == TrialState.RUNNING and t.number < trial.number for t in twins):
-                return None
+            twin = next((t for t in self._twins(trial, key) if t.number == holder), None)
+            if twin is not None and twin.state == TrialState.COMPLETE and "accuracy" in twin.user_attrs:
+                return twin
+            if twin is None or twin.state not in (TrialState.RUNNING, TrialState.WAITING):
+                self.claims.release(key, holder)  # its trial failed: the training is ours to do
+                continue
             time.sleep(WAIT_FOR_TWIN_S)
 
     def _reuse(self, trial: optuna.Trial, twin: FrozenTrial) -> tuple[float, ...]:
@@ -197,11 +218,13 @@ def load_data(resolved: ResolvedSearch, data_root: str | None) -> ImageDataset:
 
 
 def _optimize(resolved: ResolvedSearch, data: ImageDataset, *, progress: bool, rank: int = 0) -> None:
-    study = open_study(resolved, rank=rank)
+    storage = search_storage(resolved)
+    study = open_study(resolved, rank=rank, storage=storage)
     total = resolved.study.search.trials
     if finished(study) >= total:
         return
-    study.optimize(Objective(resolved, data, progress=progress), n_trials=None,
+    claims = TrainingClaims(storage.engine, study.study_name)
+    study.optimize(Objective(resolved, data, claims, progress=progress), n_trials=None,
                    callbacks=[MaxTrialsCallback(total, states=DONE), _report(total)],
                    catch=(SplitExplorerError, RuntimeError, ValueError))
 

@@ -14,6 +14,7 @@ import pytest
 
 from explorer.cli import main
 from explorer.search import candidate_key, open_study
+from explorer.search_claims import TrainingClaims
 from explorer.search_storage import open_storage
 from explorer.search_study import resolve_search, space_choices
 from search_cases import STUDY, trained, trials, write
@@ -142,6 +143,7 @@ def test_bad_study_is_one_line_and_creates_no_storage(tmp_path, capsys, change, 
 OPEN_AT = """
 import sys, time
 import optuna
+from explorer.search_claims import TrainingClaims
 from explorer.search_storage import open_storage
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 optuna.create_study(study_name="tiny", storage=open_storage(sys.argv[1], heartbeat_s=1, max_retry=1),
@@ -164,8 +166,9 @@ def test_processes_opening_one_new_sqlite_file_at_once_all_succeed(tmp_path):
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # the test plays the killed worker
 def test_a_trial_waiting_for_a_killed_twin_goes_on(tmp_path):
-    """A twin killed less than the grace period before the waiting trial started is RUNNING
-    when that trial looks at it; the wait must notice when its heartbeat goes stale."""
+    """A twin killed less than the grace period before the waiting trial started is RUNNING,
+    holding the candidate's claim, when that trial looks at it; the wait must notice when its
+    heartbeat goes stale, take the claim over and train."""
     study = {**STUDY, "space": {**STUDY["space"], "split": ["conv2"], "compression_ratio": [4]},
              "search": {**STUDY["search"], "trials": 1}}
     path = write(tmp_path, study)
@@ -174,6 +177,7 @@ def test_a_trial_waiting_for_a_killed_twin_goes_on(tmp_path):
                                      for name, values in space_choices(resolved).items()})
     twin.set_user_attr("candidate_key", candidate_key(twin.params))
     storage = open_storage(resolved.storage, heartbeat_s=1, max_retry=0)
+    assert TrainingClaims(storage.engine, "tiny").claim(candidate_key(twin.params), twin.number) == twin.number
     twin_id = storage.get_trial_id_from_study_id_trial_number(storage.get_study_id_from_name("tiny"), twin.number)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     worker = subprocess.Popen([sys.executable, "-m", "explorer", "search", str(path), "--no-progress"],
