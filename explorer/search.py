@@ -217,8 +217,8 @@ def load_data(resolved: ResolvedSearch, data_root: str | None) -> ImageDataset:
     return load_dataset(spec.name, root=data_root or spec.root, **spec.options)
 
 
-def _optimize(resolved: ResolvedSearch, data: ImageDataset, *, progress: bool, rank: int = 0) -> None:
-    storage = search_storage(resolved)
+def _optimize(resolved: ResolvedSearch, data: ImageDataset, storage: RDBStorage, *, progress: bool,
+              rank: int = 0) -> None:
     study = open_study(resolved, rank=rank, storage=storage)
     total = resolved.study.search.trials
     if finished(study) >= total:
@@ -251,19 +251,22 @@ def _worker(path: str, storage: str | None, data_root: str | None, rank: int, re
     resolved = resolve_search(path, storage=storage)
     data = load_data(resolved, data_root)
     ready.wait()  # start together: a worker slow to import must not find the study finished
-    _optimize(resolved, data, progress=False, rank=rank)
+    _optimize(resolved, data, search_storage(resolved), progress=False, rank=rank)
 
 
 def run_search(resolved: ResolvedSearch, *, workers: int = 1, data_root: str | None = None,
                storage: str | None = None, progress: bool = True) -> optuna.Study:
     """Run (or resume) the study until it has `search.trials` finished trials."""
     data = load_data(resolved, data_root)
+    # opened before any training, so that a storage out of reach fails at once; tables and
+    # study are created here once, before workers race to create them
+    storage = search_storage(resolved)
+    open_study(resolved, storage=storage)
     # the base model is trained once, before workers start, so they share the cached one
     get_baseline(resolved.study.model, data, resolved.baseline, progress=progress)
     if workers <= 1:
-        _optimize(resolved, data, progress=progress)
+        _optimize(resolved, data, storage, progress=progress)
     else:
-        open_study(resolved)  # tables and study created once, before workers race to create them
         context = multiprocessing.get_context("spawn")
         ready = context.Barrier(workers)
         processes = [context.Process(target=_worker, args=(str(resolved.path), storage, data_root, rank, ready))
@@ -276,4 +279,4 @@ def run_search(resolved: ResolvedSearch, *, workers: int = 1, data_root: str | N
         if failed:
             raise SplitExplorerError(f"search workers {failed} exited with an error (see above); "
                                      "re-run the same command to resume")
-    return open_study(resolved)
+    return open_study(resolved, storage=storage)

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import sqlalchemy
+import sqlalchemy.exc
 
 from splitbase import ModelError, StudyError
 from explorer.cost import Codec, DesignPoints, Hardware, price_points
@@ -206,8 +208,20 @@ def resolve_search(path: str | Path, *, storage: str | None = None) -> ResolvedS
     _check_reachable(study, profile, hardware)
     output = Path(study.output or Path("results") / study.name)
     url = storage or study.search.storage or f"sqlite:///{output / 'study.db'}"
+    _check_storage_url(url, "--storage" if storage else "search.storage")
     return ResolvedSearch(study, Path(path), profile, bits, hardware, baseline, training, channels,
                           output, url, also)
+
+
+def _check_storage_url(url: str, where: str) -> None:
+    """A URL SQLAlchemy can parse, for a database whose driver is installed (not yet connected)."""
+    try:
+        sqlalchemy.engine.make_url(url).get_dialect().import_dbapi()
+    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError) as exc:
+        raise StudyError(f"{where}: {url!r} is not a SQLAlchemy database URL ({exc})") from None
+    except ImportError as exc:
+        hint = ' (pip install -e ".[postgres]")' if url.startswith("postgresql") else ""
+        raise StudyError(f"{where}: the driver for {url!r} is not installed: {exc}{hint}") from None
 
 
 def _check_reachable(study: SearchStudy, profile: SplitProfile, hardware: Hardware) -> None:

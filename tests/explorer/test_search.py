@@ -132,6 +132,9 @@ def test_an_infeasible_candidate_is_pruned_with_its_reason(tmp_path, capsys):
     ({"constraints": {"max_accuracy_drop": -1}}, "constraints.max_accuracy_drop: must be positive"),
     ({"space": {**STUDY["space"], "channel": [{"kind": "awgn"}]}}, "analog AWGN values need an awgn link"),
     ({"training": {"baseline": {"steps": 1, "epochs": 1}, "candidate": {"steps": 1}}}, "training.baseline"),
+    ({"search": {**STUDY["search"], "storage": "foo://bar"}},
+     "search.storage: 'foo://bar' is not a SQLAlchemy database URL"),
+    ({"search": {**STUDY["search"], "storage": "mysql+nosuchdriver://u@h/db"}}, "search.storage: "),
 ])
 def test_bad_study_is_one_line_and_creates_no_storage(tmp_path, capsys, change, named):
     path = write(tmp_path, {**STUDY, **change})
@@ -140,10 +143,16 @@ def test_bad_study_is_one_line_and_creates_no_storage(tmp_path, capsys, change, 
     assert not (tmp_path / "out").exists()
 
 
+def test_a_storage_url_without_its_driver_is_one_line_naming_the_flag(tmp_path, capsys):
+    path = write(tmp_path, STUDY)
+    code, out, err = run(capsys, "search", path, "--storage", "mysql+nosuchdriver://u@h/db")
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: --storage: "), err
+    assert not (tmp_path / "out").exists()
+
+
 OPEN_AT = """
 import sys, time
 import optuna
-from explorer.search_claims import TrainingClaims
 from explorer.search_storage import open_storage
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 optuna.create_study(study_name="tiny", storage=open_storage(sys.argv[1], heartbeat_s=1, max_retry=1),
