@@ -246,31 +246,32 @@ def _report(total: int):
     return show
 
 
-def _worker(path: str, storage: str | None, data_root: str | None, rank: int, ready) -> None:
+def _worker(path: str, storage: str, trials: int, data_root: str | None, rank: int, ready) -> None:
     torch.set_num_threads(1)
     resolved = resolve_search(path, storage=storage)
+    resolved.study.search.trials = trials  # the parent's, which --trials may have changed
     data = load_data(resolved, data_root)
     ready.wait()  # start together: a worker slow to import must not find the study finished
     _optimize(resolved, data, search_storage(resolved), progress=False, rank=rank)
 
 
 def run_search(resolved: ResolvedSearch, *, workers: int = 1, data_root: str | None = None,
-               storage: str | None = None, progress: bool = True) -> optuna.Study:
+               progress: bool = True) -> optuna.Study:
     """Run (or resume) the study until it has `search.trials` finished trials."""
     data = load_data(resolved, data_root)
     # opened before any training, so that a storage out of reach fails at once; tables and
     # study are created here once, before workers race to create them
-    storage = search_storage(resolved)
-    open_study(resolved, storage=storage)
+    rdb = search_storage(resolved)
+    open_study(resolved, storage=rdb)
     # the base model is trained once, before workers start, so they share the cached one
     get_baseline(resolved.study.model, data, resolved.baseline, progress=progress)
     if workers <= 1:
-        _optimize(resolved, data, storage, progress=progress)
+        _optimize(resolved, data, rdb, progress=progress)
     else:
         context = multiprocessing.get_context("spawn")
         ready = context.Barrier(workers)
-        processes = [context.Process(target=_worker, args=(str(resolved.path), storage, data_root, rank, ready))
-                     for rank in range(workers)]
+        args = (str(resolved.path), resolved.storage, resolved.study.search.trials, data_root)
+        processes = [context.Process(target=_worker, args=(*args, rank, ready)) for rank in range(workers)]
         for process in processes:
             process.start()
         for process in processes:
@@ -279,4 +280,4 @@ def run_search(resolved: ResolvedSearch, *, workers: int = 1, data_root: str | N
         if failed:
             raise SplitExplorerError(f"search workers {failed} exited with an error (see above); "
                                      "re-run the same command to resume")
-    return open_study(resolved, storage=storage)
+    return open_study(resolved, storage=rdb)

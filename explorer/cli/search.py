@@ -33,8 +33,7 @@ def run(args: argparse.Namespace) -> int:
     resolved = resolve_search(args.study, storage=args.storage)
     if args.trials:
         resolved.study.search.trials = args.trials
-    study = run_search(resolved, workers=args.workers, data_root=args.data_root,
-                       storage=args.storage, progress=not args.no_progress)
+    study = run_search(resolved, workers=args.workers, data_root=args.data_root, progress=not args.no_progress)
     provenance.seed = resolved.study.search.seed
     provenance.extra["storage"] = resolved.storage
     provenance.write(resolved.output)

@@ -99,11 +99,10 @@ def test_resume_after_a_killed_run_adds_no_duplicate(tmp_path, capsys):
 
 def test_two_workers_share_one_sqlite_file(tmp_path, capsys):
     # trials long enough (~1 s) that the second worker's start-up cannot miss them all
-    study = {**STUDY, "search": {**STUDY["search"], "trials": 8},
-             "space": {**STUDY["space"], "compression_ratio": [2, 4, 8, 16]},
+    study = {**STUDY, "space": {**STUDY["space"], "compression_ratio": [2, 4, 8, 16]},
              "training": {**STUDY["training"], "candidate": {"steps": 30, "batch_size": 32, "device": "cpu"}}}
-    path = write(tmp_path, study)
-    assert run(capsys, "search", path, "--workers", "2", "--no-progress")[0] == 0
+    path = write(tmp_path, study)  # 4 trials in the file, 8 on the command line
+    assert run(capsys, "search", path, "--workers", "2", "--trials", "8", "--no-progress")[0] == 0
     done = trials(path)
     finished = sum(t.state.name in ("COMPLETE", "PRUNED") for t in done)
     assert 8 <= finished <= 9  # each worker stops after its trial once the study has 8
