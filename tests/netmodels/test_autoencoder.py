@@ -6,12 +6,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from netmodels.candidate import CandidateSpec, build_candidate
 from netmodels.data import train_batches
 from netmodels.methods.autoencoder import AutoencoderDecoder, AutoencoderEncoder
 from netmodels.recipes import train_candidate
 from netmodels.train import TrainConfig
 from splitbase import ModelError
+from training_checks import seeded_candidate
 
 SHAPE = (1, 32, 32)
 CONFIG = TrainConfig(epochs=2, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
@@ -19,10 +19,7 @@ BASE_EPOCHS = 3
 
 
 def candidate(base, **kw):
-    spec = CandidateSpec(**{"model": "small-cnn", "dataset": "synthetic", "split": "conv2", "method": "autoencoder",
-                            "compression_ratio": 32, **kw})
-    torch.manual_seed(0)
-    return build_candidate(spec, input_shape=SHAPE, num_classes=10, base_model=base)
+    return seeded_candidate(base, SHAPE, **{"split": "conv2", "method": "autoencoder", "compression_ratio": 32, **kw})
 
 
 def snapshot(module):

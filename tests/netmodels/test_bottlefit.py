@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from netmodels.candidate import CandidateSpec, ChannelSpec, build_candidate
+from netmodels.candidate import ChannelSpec
 from netmodels.data import train_batches
 from netmodels.methods.bottlefit import BQ_HEADER_BITS, BottleneckQuantizer, dequantize_per_tensor, quantize_per_tensor
 from netmodels.methods.distill import ghnd_loss, ghnd_objective, kd_loss, stage_loss
@@ -15,17 +15,15 @@ from netmodels.train import TrainConfig, train
 from netmodels.zoo import UnitModel, build_model
 from netmodels.zoo.base import conv_bn_act, fully_connected
 from splitbase import ModelError
+from training_checks import seeded_candidate
 
 SHAPE = (1, 32, 32)
 CONFIG = TrainConfig(epochs=2, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
 BASE_EPOCHS = 3
 
 
-def candidate(base=None, *, model="small-cnn", shape=SHAPE, **kw):
-    spec = CandidateSpec(**{"model": model, "dataset": "synthetic", "split": "pool2", "method": "bottlefit",
-                            "compression_ratio": 32, **kw})
-    torch.manual_seed(0)
-    return build_candidate(spec, input_shape=shape, num_classes=10, base_model=base)
+def candidate(base=None, *, shape=SHAPE, **kw):
+    return seeded_candidate(base, shape, **{"method": "bottlefit", "compression_ratio": 32, **kw})
 
 
 def snapshot(module):

@@ -2,24 +2,22 @@
 import torch
 import torch.nn.functional as F
 
-from netmodels.candidate import CandidateSpec, ChannelSpec, build_candidate
+from netmodels.candidate import ChannelSpec
 from netmodels.codecs import build_codec
 from netmodels.methods import JpegProxy
 from netmodels.methods.layers import plan_bottleneck
 from netmodels.recipes import parts_filter, stage_config, train_candidate
 from netmodels.train import TrainConfig, train
-from training_checks import training_loss
+from training_checks import seeded_candidate, training_loss
 
 SHAPE = (1, 16, 16)
 CONFIG = TrainConfig(epochs=3, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
 
 
 def candidate(base, **kw):
-    spec = CandidateSpec(**{"model": "small-cnn", "dataset": "synthetic", "split": "conv2", "method": "bottlenetpp",
-                            "compression_ratio": 64, "channel": ChannelSpec("bec", p=0.01, bits=4,
-                                                                            train_range=(0.0, 0.05)), **kw})
-    torch.manual_seed(0)
-    return build_candidate(spec, input_shape=SHAPE, num_classes=10, base_model=base)
+    channel = ChannelSpec("bec", p=0.01, bits=4, train_range=(0.0, 0.05))
+    return seeded_candidate(base, SHAPE, **{"split": "conv2", "method": "bottlenetpp", "compression_ratio": 64,
+                                            "channel": channel, **kw})
 
 
 def snapshot(module, part):

@@ -9,17 +9,15 @@ from netmodels.methods.edgehost import JpegLink, QuantLink
 from netmodels.recipes import train_candidate
 from netmodels.train import TrainConfig
 from splitbase import ModelError
+from training_checks import seeded_candidate
 
 SHAPE = (1, 32, 32)
 CONFIG = TrainConfig(epochs=2, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
 BASE_EPOCHS = 3
 
 
-def candidate(base, **options):
-    split = options.pop("split", "pool2")
-    spec = CandidateSpec("small-cnn", "synthetic", split, method="edgehost", options=options)
-    torch.manual_seed(0)
-    return build_candidate(spec, input_shape=SHAPE, num_classes=10, base_model=base)
+def candidate(base, split="pool2", **options):
+    return seeded_candidate(base, SHAPE, split=split, method="edgehost", options=options)
 
 
 def snapshot(module):

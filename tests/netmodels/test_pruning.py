@@ -22,7 +22,7 @@ from netmodels.recipes import train_candidate
 from netmodels.train import TrainConfig, evaluate, train
 from netmodels.zoo import UnitModel, build_model
 from splitbase import ModelError
-from training_checks import training_loss
+from training_checks import seeded_candidate, training_loss
 
 SHAPE = (1, 32, 32)
 RESNET_SHAPE = (1, 16, 16)  # resnet18-cifar's stem keeps 16x16: cheap and still every stage
@@ -41,9 +41,7 @@ def model(name="small-cnn", shape=SHAPE, seed=0):
 
 
 def candidate(base, **kw):
-    spec = CandidateSpec(**{"model": "small-cnn", "dataset": "synthetic", "split": "pool2", **kw})
-    torch.manual_seed(0)
-    return build_candidate(spec, input_shape=SHAPE, num_classes=10, base_model=base)
+    return seeded_candidate(base, SHAPE, **kw)
 
 
 def zeroed_channels(conv):

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from explorer.profile import profile_model
-from netmodels.candidate import CandidateSpec, ChannelSpec, build_candidate
+from netmodels.candidate import ChannelSpec
 from netmodels.channels import AWGNChannel
 from netmodels.methods import CodebookQuantizer
 from netmodels.methods.threestep import FCDecoder, FCEncoder, plan_encoding
@@ -13,17 +13,14 @@ from netmodels.recipes import parts_filter, run_pruning_stage, stage_config, tra
 from netmodels.train import TrainConfig, train
 from netmodels.zoo import UnitModel
 from splitbase import ModelError
-from training_checks import training_loss
+from training_checks import seeded_candidate, training_loss
 
 SHAPE = (1, 32, 32)
 CONFIG = TrainConfig(epochs=3, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
 
 
 def candidate(base=None, **kw):
-    spec = CandidateSpec(**{"model": "small-cnn", "dataset": "synthetic", "split": "pool2", "method": "threestep",
-                            "compression_ratio": 64, **kw})
-    torch.manual_seed(0)
-    return build_candidate(spec, input_shape=SHAPE, num_classes=10, base_model=base)
+    return seeded_candidate(base, SHAPE, **{"method": "threestep", "compression_ratio": 64, **kw})
 
 
 @pytest.mark.parametrize("kw, bits", [

@@ -9,17 +9,14 @@ from netmodels.pruning import ChannelScatter, ChannelSelect
 from netmodels.recipes import train_candidate
 from netmodels.train import TrainConfig, evaluate
 from splitbase import ModelError
-from training_checks import training_loss
+from training_checks import seeded_candidate, training_loss
 
 SHAPE = (1, 32, 32)
 CONFIG = TrainConfig(epochs=2, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
 
 
 def candidate(base=None, **kw):
-    spec = CandidateSpec(**{"model": "small-cnn", "dataset": "synthetic", "split": "pool2", "method": "twostep",
-                            "sparsity": 0.5, **kw})
-    torch.manual_seed(0)
-    return build_candidate(spec, input_shape=SHAPE, num_classes=10, base_model=base)
+    return seeded_candidate(base, SHAPE, **{"method": "twostep", "sparsity": 0.5, **kw})
 
 
 def test_twostep_prunes_the_tail_too_then_the_layer_before_the_split():
