@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from explorer.cost import Codec, DesignPoints, Hardware, price, price_points, subset, workload
-from explorer.profile import BitWidths, profile_zoo_model
+from explorer.cost.evaluate import Codec, DesignPoints, Hardware, price, price_points, subset, workload
+from explorer.profile.table import BitWidths, profile_zoo_model
 from hwmodels import load_preset
 
 

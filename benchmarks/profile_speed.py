@@ -14,7 +14,7 @@ import time
 import torch
 from fvcore.nn import FlopCountAnalysis
 
-from explorer.profile import profile_model
+from explorer.profile.table import profile_model
 from netmodels.zoo import build_model
 
 

@@ -3,7 +3,7 @@
 `train_candidate(candidate, data, config)` runs `candidate.stages` (e.g. BottleNet++ step 2
 "codec" then step 3 "finetune"), each as `train(module, data, stage_config, trainable=parts)`,
 then measures a data-dependent payload (BottleNet's JPEG) and, if asked, the accuracy over a
-list of channel states. A pruning stage (netmodels.candidate.PruningStage, first when the
+list of channel states. A pruning stage (netmodels.candidate.build.PruningStage, first when the
 candidate has a sparsity) trains the candidate's full model with a ChannelPruner as the loop's
 step hooks and, after the last one, installs the physically pruned head and tail in the
 candidate's module (`run_pruning_stage`). `retrain(spec, data, ...)` is the whole path of one
@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 from torch import nn
 
 from netmodels.baseline import get_baseline
-from netmodels.candidate import (
+from netmodels.candidate.build import (
     Candidate,
     CandidateProfile,
     CandidateSpec,
@@ -28,7 +28,7 @@ from netmodels.candidate import (
 )
 from netmodels.data import ImageDataset
 from netmodels.methods import Stage
-from netmodels.methods.distill import stage_loss
+from netmodels.methods.losses import stage_loss
 from netmodels.pruning import ChannelPruner, plan_pruning
 from netmodels.training import TrainConfig, TrainResult, evaluate, evaluate_over_channel, train
 from splitbase import ModelError, StudyError

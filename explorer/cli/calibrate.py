@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from splitbase import StudyError
-from explorer.calibrate import calibrate
-from explorer.provenance import Provenance
-from explorer.study import resolve_sweep
-from explorer.sweep import fmt
+from explorer.sweep.calibrate import calibrate
+from explorer.analysis.provenance import Provenance
+from explorer.studies.sweep import resolve_sweep
+from explorer.sweep.run import fmt
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import optuna
 
 from splitbase import StudyError
-from explorer.export import check_config, export_trial, pick_trial
-from explorer.provenance import Provenance, machine
-from explorer.search_study import resolve_search
-from explorer.trials import load_trials
+from explorer.deploy.export import check_config, export_trial, pick_trial
+from explorer.analysis.provenance import Provenance, machine
+from explorer.studies.search import resolve_search
+from explorer.search.trials import load_trials
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from explorer import plots
-from explorer.search_study import resolve_search
-from explorer.trials import front, load_trials
+from explorer.analysis import plots
+from explorer.studies.search import resolve_search
+from explorer.search.trials import front, load_trials
 
 SHOWN = ("number", "split", "sparsity", "compression_ratio", "method", "channel", "accuracy",
          "latency_s", "energy_j", "throughput_fps", "sent_bits", "head_macs")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 
 from explorer.cli.pareto import write_front
-from explorer.search_report import report
-from explorer.search_study import resolve_search
+from explorer.search.report import report
+from explorer.studies.search import resolve_search
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 
 from explorer.cli.arguments import positive_int
-from explorer.provenance import Provenance
-from explorer.search import run_search
-from explorer.search_study import resolve_search
+from explorer.analysis.provenance import Provenance
+from explorer.search.run import run_search
+from explorer.studies.search import resolve_search
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.provenance import Provenance
-from explorer.study import resolve_sweep
-from explorer.sweep import compare, fmt, run_sweep
-from explorer.sweep_results import write_results
+from explorer.analysis.provenance import Provenance
+from explorer.studies.sweep import resolve_sweep
+from explorer.sweep.run import compare, fmt, run_sweep
+from explorer.sweep.results import write_results
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:

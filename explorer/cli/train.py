@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.train_study import resolve_train_study, run_train_study
+from explorer.studies.train import resolve_train_study, run_train_study
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:

@@ -20,8 +20,8 @@ from netmodels.methods.base import (
 )
 from netmodels.methods.bottlenet import BottleNet
 from netmodels.methods.bottlenetpp import BottleNetPP
-from netmodels.methods.jpeg_proxy import JpegProxy
-from netmodels.methods.layers import BottleneckPlan, ConvEncoder, DeconvDecoder, conv_macs, deconv_macs
+from netmodels.methods.parts.jpeg_proxy import JpegProxy
+from netmodels.methods.parts.layers import BottleneckPlan, ConvEncoder, DeconvDecoder, conv_macs, deconv_macs
 from netmodels.methods.plain import PlainSplit
 from netmodels.methods.threestep import CodebookQuantizer, ThreeStep
 from netmodels.methods.twostep import TwoStepPruning

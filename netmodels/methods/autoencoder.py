@@ -4,11 +4,11 @@
 with batch normalization and ReLU layers between convolution (and deconvolution) layers",
 inserted at the split of the unchanged base model: the encoder runs on the device after the
 head, the decoder on the server before the tail. Trained on reconstruction (the paper's
-squared error; here its mean, netmodels.methods.distill) with the base model frozen, then
+squared error; here its mean, netmodels.methods.losses) with the base model frozen, then
 evaluated; option `finetune` adds a stage fine-tuning every layer at finetune_lr_scale.
 
 Geometry: the first conv is s x s at stride s (s = 1: 3 x 3), as BottleNet++'s encoder, so
-the sent map is C' x floor(H/s) x floor(W/s) (netmodels.methods.layers.plan_bottleneck picks
+the sent map is C' x floor(H/s) x floor(W/s) (netmodels.methods.parts.layers.plan_bottleneck picks
 C' from the requested ratio); the other convs are 3 x 3 at stride 1, their widths falling
 geometrically from C to C'. The decoder mirrors it, its last deconv restoring H x W. The sent
 feature is linear (no BN or ReLU after the last conv, nor after the last deconv, which
@@ -25,8 +25,8 @@ from netmodels.channels import Channel
 from netmodels.methods.base import METHODS, Method, MethodParts, Stage, is_noisy, parameter_count
 from netmodels.methods.bottlefit import BQ_BITS, BQ_HEADER_BITS, BottleneckQuantizer
 from netmodels.methods.bottlenetpp import conv_bottleneck_reason
-from netmodels.methods.distill import LossStage, reconstruction_objective
-from netmodels.methods.layers import BottleneckPlan, auto_stride, conv_macs, deconv_macs, plan_bottleneck
+from netmodels.methods.losses import LossStage, reconstruction_objective
+from netmodels.methods.parts.layers import BottleneckPlan, auto_stride, conv_macs, deconv_macs, plan_bottleneck
 from netmodels.zoo import UnitModel
 from splitbase import ModelError
 

@@ -5,7 +5,7 @@ what is sent and what it costs) and lists its training `stages`; `applies_to` sa
 does not suit it. Each stage is run by the one training loop (netmodels.training.train) on the
 candidate's SplitModel, training the parameters of the named parts only.
 
-Order of use (netmodels.candidate.build_candidate): check_options -> applies_to -> build; then
+Order of use (netmodels.candidate.build.build_candidate): check_options -> applies_to -> build; then
 netmodels.recipes.train_candidate runs `stages(options)` in order.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ convolution before the split is re-made with few output channels C' (the paper's
 from the requested compression ratio, or option `channels`) and an extra stride s (a smaller
 map, as its SP2), the batch norms after it resized to C'; a transposed conv ("deconv") + BN
 (+ the activation the feature came out of) at the start of the tail restores the C x H x W
-feature the rest of the tail expects. Worked out for our zoo (netmodels.methods.inject):
+feature the rest of the tail expects. Worked out for our zoo (netmodels.methods.parts.inject):
 
 - chain models (small-cnn, VGG16, AlexNet): the last conv at or before the split, e.g. conv2
   for a split at pool2 (the pool then pools the C'-channel map);
@@ -51,15 +51,15 @@ from netmodels.methods.base import (
     is_noisy,
     parameter_count,
 )
-from netmodels.methods.distill import DistillParts, LossStage, ghnd_objective, hnd_objective, kd_objective
-from netmodels.methods.inject import (
+from netmodels.methods.losses import DistillParts, LossStage, ghnd_objective, hnd_objective, kd_objective
+from netmodels.methods.parts.inject import (
     InjectionSite,
     RestoreDeconv,
     dry_run,
     inject_bottleneck,
     locate_bottleneck,
 )
-from netmodels.methods.layers import auto_stride
+from netmodels.methods.parts.layers import auto_stride
 from netmodels.zoo import UnitModel
 from netmodels.zoo.base import unit_shapes
 from splitbase import ModelError
@@ -81,7 +81,7 @@ def quantize_per_tensor(x: Tensor, bits: int = BQ_BITS) -> tuple[Tensor, Tensor,
     """
     dims = tuple(range(1, x.dim()))
     xf = x.detach().float()
-    # -max(-x), not amin: the profiler's operator table (explorer.ops) prices amax, not amin.
+    # -max(-x), not amin: the profiler's operator table (netmodels.profiling.ops) prices amax, not amin.
     lo = -(-xf).amax(dim=dims, keepdim=True).clamp(min=0.0)
     hi = xf.amax(dim=dims, keepdim=True).clamp(min=0.0)
     top = float((1 << bits) - 1)
@@ -168,7 +168,7 @@ class BottleFit(Method):
                "freeze_encoder": True, "alpha": 0.5, "tau": 1.0, "ghnd_units": None, "finetune_lr_scale": 0.1,
                "ghnd_lr": 1e-3}  # stage 1's Adam learning rate (002 IV-A: 0.001)
     # Pruning stages re-install the pruned model's own head after training, which would undo the
-    # reshaped head: a bottleneck-injected candidate is not pruned (netmodels.candidate reads this).
+    # reshaped head: a bottleneck-injected candidate is not pruned (netmodels.candidate.build reads this).
     supports_sparsity = False
 
     def applies_to(self, model: UnitModel, split: int, *,
@@ -186,7 +186,7 @@ class BottleFit(Method):
     def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
               channel: Channel, raw_bits_per_element: int, options: Mapping[str, Any]) -> MethodParts:
         raise ModelError("method 'bottlefit' reshapes the head's convolutions, so it is built from the model: "
-                         "call build_split(model, split, ...) (netmodels.candidate.build_candidate does)")
+                         "call build_split(model, split, ...) (netmodels.candidate.build.build_candidate does)")
 
     def build_split(self, model: UnitModel, split: int, *, compression_ratio: float | None, channel: Channel,
                     raw_bits_per_element: int, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module, DistillParts]:

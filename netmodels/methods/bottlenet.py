@@ -9,13 +9,13 @@ assumed reliable (channel "none"; channel coding is the link model's business), 
 Compression-aware training: one end-to-end stage trains the whole network and the bottleneck
 together with the JPEG in the forward pass. The JPEG there is `JpegProxy`, the codec's lossy
 steps computed on the device (the per-sample Pillow codec is too slow for a GPU loop; see
-netmodels.methods.jpeg_proxy for how close it is), with a straight-through gradient as
+netmodels.methods.parts.jpeg_proxy for how close it is), with a straight-through gradient as
 BottleNet bypasses the compressor in back-propagation. We start it from the cached base model
 rather than from scratch (all candidates share that starting point).
 
 Sizes: the requested ratio picks C' as if each element cost 8 bits (the JPEG's input depth);
 the profile built with the candidate holds that nominal payload (8 bits per element + 64 header
-bits) marked unmeasured, and netmodels.candidate.measure_payload replaces it with the mean size
+bits) marked unmeasured, and netmodels.candidate.build.measure_payload replaces it with the mean size
 of the real JPEG files (headers and tables included) over a set of images.
 """
 from __future__ import annotations
@@ -27,8 +27,8 @@ from torch import Tensor, nn
 from netmodels.channels import Channel
 from netmodels.methods.base import METHODS, Method, MethodParts, Stage, is_noisy, parameter_count
 from netmodels.methods.bottlenetpp import conv_bottleneck_reason
-from netmodels.methods.jpeg_proxy import JpegProxy
-from netmodels.methods.layers import ConvEncoder, DeconvDecoder, auto_stride, plan_bottleneck
+from netmodels.methods.parts.jpeg_proxy import JpegProxy
+from netmodels.methods.parts.layers import ConvEncoder, DeconvDecoder, auto_stride, plan_bottleneck
 from netmodels.zoo import UnitModel
 from splitbase import ModelError
 

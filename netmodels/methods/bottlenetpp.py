@@ -31,7 +31,7 @@ from netmodels.methods.base import (
     is_noisy,
     parameter_count,
 )
-from netmodels.methods.layers import (
+from netmodels.methods.parts.layers import (
     ConvEncoder,
     DeconvDecoder,
     auto_stride,

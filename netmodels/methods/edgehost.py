@@ -11,11 +11,11 @@ The head's feature is coded on the link, at any split point, by
 No layer is added: the method's encoder is None (the feature itself is what the codec sees) and
 its decoder is the link's effect on the values: the n-bit quantiser for rle-huffman (exactly
 the codec's round trip), JpegProxy for JPEG (the Pillow codec's lossy steps on the device; see
-netmodels.methods.jpeg_proxy for how close). At the input split the feature is the normalised
+netmodels.methods.parts.jpeg_proxy for how close). At the input split the feature is the normalised
 image, coded the same way (raw bits 8 per element there).
 
 The ratio is measured, never requested: the profile holds a nominal payload (bits per element
-plus the 64-bit min/max header) marked unmeasured until netmodels.candidate.measure_payload
+plus the 64-bit min/max header) marked unmeasured until netmodels.candidate.build.measure_payload
 (run by train_candidate after training) replaces it with the mean size of the real codec
 output over test images.
 
@@ -36,7 +36,7 @@ from netmodels.channels import Channel
 from netmodels.codecs.entropy import MAX_ENTROPY_BITS
 from netmodels.codecs.image import check_quality
 from netmodels.methods.base import METHODS, Method, MethodParts, Stage, is_noisy
-from netmodels.methods.jpeg_proxy import JpegProxy
+from netmodels.methods.parts.jpeg_proxy import JpegProxy
 from splitbase import ModelError
 
 CODECS = ("jpeg", "rle-huffman")

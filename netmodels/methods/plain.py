@@ -19,7 +19,7 @@ from netmodels.methods.base import (
     channel_bits_per_element,
     is_noisy,
 )
-from netmodels.methods.layers import MinMaxRestore, MinMaxScale
+from netmodels.methods.parts.layers import MinMaxRestore, MinMaxScale
 from splitbase import ModelError
 
 SIDE_INFO_BITS = 64  # the sample's min and max, two float32

@@ -2,7 +2,7 @@
 pruning of the on-device model, two-step task-oriented feature encoding.
 
 Step 2 (communication-aware pruning) is generic: a candidate with sparsity s > 0 is pruned first
-(netmodels.pruning; netmodels.candidate adds the stage), and this method's encoder sits on the
+(netmodels.pruning; netmodels.candidate.build adds the stage), and this method's encoder sits on the
 physically pruned head's feature. Step 3 (section IV.B), the two-step feature encoding:
 
 1. dimension reduction: a conv (1 x 1, or 2 x 2 at stride 2 with option stride=2) + BN + ReLU
@@ -24,7 +24,7 @@ physically pruned head's feature. Step 3 (section IV.B), the two-step feature en
      [0, 1] as the channels expect) go through the non-trainable channel layer (analog AWGN, or
      n-bit quantisation with bit errors), trained end to end.
 
-Compression ratio, as for every method (netmodels.candidate): raw bits of the feature the
+Compression ratio, as for every method (netmodels.candidate.build): raw bits of the feature the
 (pruned) head outputs, C H W x 32, divided by the bits sent, D x b (b = n for source coding or a
 digital channel, 32 per real value on AWGN). The requested ratio picks D (nearest, at least 1);
 the achieved ratio is reported. The profile also holds the unpruned model's raw feature bits.
@@ -54,7 +54,7 @@ from netmodels.methods.base import (
     is_noisy,
     parameter_count,
 )
-from netmodels.methods.layers import BottleneckPlan
+from netmodels.methods.parts.layers import BottleneckPlan
 from netmodels.zoo import UnitModel
 from splitbase import ModelError
 

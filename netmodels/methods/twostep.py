@@ -13,7 +13,7 @@ The feature is then sent as it is over a reliable link (channel "none"): raw flo
 option codec="huffman" (001's comparison) n-bit quantised over [0, the sample's max] (ReLU
 features; 32 header bits) and Huffman coded. With the codec the tail sees the quantised feature
 (the n-bit step is the codec's only loss; straight-through gradient), the profile holds the
-nominal n bits per element until netmodels.candidate.measure_payload measures the real Huffman
+nominal n bits per element until netmodels.candidate.build.measure_payload measures the real Huffman
 streams (train_candidate does).
 """
 from __future__ import annotations

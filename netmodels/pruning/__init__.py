@@ -35,7 +35,7 @@ so its output is exactly 0 after BN, ReLU and pooling in train and eval mode; re
 changes nothing but float summation order (`prune_physically`).
 
 MACs are counted by `forward_macs`, one multiply-accumulate per fused multiply-add (FLOPs = 2
-MACs), as explorer.profile counts them: conv K (C/g) R S P Q, transposed conv C_in (C_out/g) R S
+MACs), as explorer.profile.table counts them: conv K (C/g) R S P Q, transposed conv C_in (C_out/g) R S
 H W, linear in x out.
 """
 from __future__ import annotations

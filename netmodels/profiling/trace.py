@@ -1,0 +1,164 @@
+"""Tracing a forward pass: every aten operator, costed and attributed to the unit running it.
+
+`trace_units` is the general engine: it runs any module on any input and adds each operator's
+cost to the registered unit that is running (ops elsewhere are counted as outside). `trace_model`
+traces a whole `UnitModel` and also checks the zoo's hand-named units against what actually
+runs: each unit runs once, in order, takes exactly the previous unit's output as its only
+input, and no operator runs outside a unit. A cut between two units is then valid: one known
+tensor crosses it.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from splitbase import ModelError
+from netmodels.profiling.ops import OpCount, TensorInfo, count
+from netmodels.zoo import UnitModel
+
+
+@dataclass
+class UnitTrace:
+    """Per-frame (batch 1) cost of one unit."""
+
+    name: str
+    params: int
+    macs: int = 0
+    read_elements: int = 0
+    written_elements: int = 0
+    output_shape: tuple[int, ...] = ()
+    calls: int = 0
+
+
+@dataclass
+class ModelTrace:
+    input_shape: tuple[int, ...]
+    units: list[UnitTrace]
+    unsupported: Counter = field(default_factory=Counter)
+    outside: Counter = field(default_factory=Counter)
+
+
+class _CostMode(TorchDispatchMode):
+    """Costs every dispatched operator and adds it to the unit that is running."""
+
+    def __init__(self, weight_ids: set[int]) -> None:
+        super().__init__()
+        self.weight_ids = weight_ids
+        self.unit: UnitTrace | None = None
+        self.outside: Counter = Counter()
+        self.unsupported: Counter = Counter()
+
+    def _info(self, value: object) -> TensorInfo | None:
+        if not isinstance(value, torch.Tensor):
+            return None
+        return TensorInfo(tuple(value.shape), value.untyped_storage().data_ptr() in self.weight_ids,
+                          value.is_floating_point())
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        name = func.overloadpacket.__name__
+        flat_args, _ = tree_flatten((args, kwargs or {}))
+        inputs = [info for info in map(self._info, flat_args) if info is not None]
+        outputs = [info for info in map(self._info, tree_flatten(out)[0]) if info is not None]
+        cost: OpCount | None = count(name, inputs, outputs, args)
+        if cost is None:
+            self.unsupported[name] += 1
+        elif self.unit is None:
+            if cost.macs or cost.read_elements or cost.written_elements:
+                self.outside[name] += 1
+        else:
+            self.unit.macs += cost.macs
+            self.unit.read_elements += cost.read_elements
+            self.unit.written_elements += cost.written_elements
+        return out
+
+
+EnterCheck = Callable[[int, tuple], None]
+
+
+def trace_units(root: nn.Module, run: Callable[[], object], units: Sequence[tuple[str, nn.Module]],
+                *, input_shape: tuple[int, ...] = (), on_enter: EnterCheck | None = None) -> ModelTrace:
+    """Cost the operators of `run()` (a forward pass of `root`, eval mode, no grad) per unit.
+
+    `units` are (name, submodule) pairs; a submodule's operators go to its unit. `on_enter(i,
+    args)` may check each unit's inputs and raise ModelError.
+    """
+    weight_ids = {t.untyped_storage().data_ptr() for t in (*root.parameters(), *root.buffers())}
+    traces = [UnitTrace(name, sum(p.numel() for p in module.parameters())) for name, module in units]
+    mode = _CostMode(weight_ids)
+
+    def enter(index: int):
+        def hook(module, args):
+            if on_enter is not None:
+                on_enter(index, args)
+            traces[index].calls += 1
+            mode.unit = traces[index]
+        return hook
+
+    def leave(index: int):
+        def hook(module, args, output):
+            first = tree_flatten(output)[0]
+            traces[index].output_shape = tuple(first[0].shape[1:]) if first else ()
+            mode.unit = None
+        return hook
+
+    handles = []
+    for index, (_, module) in enumerate(units):
+        handles.append(module.register_forward_pre_hook(enter(index)))
+        handles.append(module.register_forward_hook(leave(index)))
+    was_training = root.training
+    root.eval()
+    try:
+        with torch.no_grad(), mode:
+            run()
+    finally:
+        for handle in handles:
+            handle.remove()
+        root.train(was_training)
+    return ModelTrace(tuple(input_shape), traces, mode.unsupported, mode.outside)
+
+
+def trace_model(model: UnitModel, input_shape: tuple[int, int, int] | None = None) -> ModelTrace:
+    """Run one frame (batch 1) through `model` and cost every unit, checking that the units chain.
+
+    Raises ModelError if the units do not chain (a cut would not be a single known tensor)
+    or if work runs outside any unit.
+    """
+    shape = tuple(input_shape or model.input_shape)
+    first_weight = next(model.parameters(), None)
+    x = torch.zeros((1, *shape), device=first_weight.device if first_weight is not None else "cpu")
+    units = list(zip(model.unit_names, model.units))
+    previous = {"output": x}
+
+    def check(index: int, args: tuple) -> None:
+        name = units[index][0]
+        if len(args) != 1 or args[0] is not previous["output"]:
+            raise ModelError(f"unit {name!r} does not take exactly the previous unit's output: "
+                             "the cut before it is not one tensor")
+
+    def remember(module, args, output):
+        if not isinstance(output, torch.Tensor):
+            raise ModelError(f"a unit returns {type(output).__name__}, not one tensor")
+        previous["output"] = output
+
+    handles = [module.register_forward_hook(remember) for _, module in units]
+    try:
+        trace = trace_units(model, lambda: model(x), units, input_shape=shape, on_enter=check)
+    except RuntimeError as exc:
+        raise ModelError(f"input {'x'.join(map(str, shape))} does not fit the model: "
+                         f"{str(exc).splitlines()[0]}") from None
+    finally:
+        for handle in handles:
+            handle.remove()
+    repeated = [u.name for u in trace.units if u.calls > 1]
+    if repeated:
+        raise ModelError(f"unit {repeated[0]!r} runs twice in one forward pass")
+    if trace.outside:
+        raise ModelError(f"operators run outside any unit: {dict(trace.outside)}")
+    return trace

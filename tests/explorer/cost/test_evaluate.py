@@ -1,0 +1,119 @@
+"""The cost evaluator against hand computations on a tiny two-unit profile."""
+import numpy as np
+import pytest
+from torch import nn
+
+from splitbase import StudyError
+from explorer.cost.evaluate import Codec, DesignPoints, Hardware, evaluate, price, price_points, workload
+from explorer.profile.table import BitWidths, profile_model
+from hwmodels import load_preset
+from netmodels.zoo import UnitModel
+
+
+@pytest.fixture(scope="module")
+def profile():
+    """conv 3->8 (3x3, 8x8 image) then conv 8->4: MACs 8*3*9*64 and 4*8*9*64."""
+    model = UnitModel([("a", nn.Conv2d(3, 8, 3, padding=1, bias=False)),
+                       ("b", nn.Conv2d(8, 4, 3, padding=1, bias=False))],
+                      input_shape=(3, 8, 8), num_classes=1)
+    return profile_model(model, name="tiny", bits=BitWidths(weight=16, activation=16))
+
+
+A_MACS, B_MACS = 8 * 3 * 9 * 64, 4 * 8 * 9 * 64
+A_WEIGHTS, B_WEIGHTS = 8 * 3 * 9, 4 * 8 * 9
+
+
+@pytest.fixture(scope="module")
+def hardware():
+    return Hardware("engine", load_preset("engine-28nm-144mac"), "wifi",
+                    load_preset("wifi-80211bgn-004:2mbps"), "server", load_preset("rtx-2080ti"))
+
+
+def points(split, sparsity=0.0, codec=Codec("none")):
+    return DesignPoints.product(splits=[split], sparsities=[sparsity], codecs=(codec,))
+
+
+def test_raw_feature_bits_and_macs(profile):
+    load = workload(profile, points(0))
+    assert load.head_macs[0] == A_MACS and load.tail_macs[0] == B_MACS
+    assert load.sent_bits[0] == 8 * 64 * 16
+    assert load.compression_vs_float32[0] == pytest.approx(2.0)  # 16-bit vs float32
+    assert workload(profile, points(-1)).sent_bits[0] == 3 * 64 * 16  # input at --act-bits
+
+
+def test_codecs_divide_the_bits(profile):
+    assert workload(profile, points(0, codec=Codec("quant", bits=4))).sent_bits[0] == 8 * 64 * 4
+    jpeg = workload(profile, points(0, codec=Codec("jpeg", ratio=8)))
+    assert jpeg.sent_bits[0] == 8 * 64 * 16 / 8 and jpeg.encoded_pixels[0] == 8 * 64
+    # learned: E' = raw bits / (ratio x bits) values, a 2x2 conv over 8 channels each
+    learned = workload(profile, points(0, codec=Codec("learned", ratio=16, bits=8)))
+    values = 8 * 64 * 16 / (16 * 8)
+    assert learned.sent_bits[0] == values * 8
+    assert learned.encoder_macs[0] == values * 8 * 2 * 2
+    assert learned.head_macs[0] == A_MACS + values * 32 and learned.tail_macs[0] == B_MACS + values * 32
+    analog = workload(profile, points(0, codec=Codec("learned", ratio=4)))
+    assert analog.sent_real_values[0] == 8 * 64 / 4 and analog.sent_bits[0] == 0
+
+
+def test_sparsity_scales_head_and_feature(profile):
+    load = workload(profile, points(1, sparsity=0.5))
+    # unit a scales by (1 - s), unit b by (1 - s)^2; the result (last unit) is never pruned
+    assert load.head_macs[0] == pytest.approx(A_MACS * 0.5 + B_MACS * 0.25)
+    assert load.head_weight_bytes[0] == pytest.approx((A_WEIGHTS * 0.5 + B_WEIGHTS * 0.25) * 2)
+    assert load.sent_bits[0] == 4 * 64 * 16
+    assert workload(profile, points(0, sparsity=0.5)).sent_bits[0] == 4 * 64 * 16
+
+
+def test_layer_by_layer_time_and_energy(profile, hardware):
+    engine, radio = hardware.device, hardware.link
+    cost = price(workload(profile, points(1)), hardware)
+    rate = 144 * engine.clock_hz * engine.utilisation
+    dram = engine.dram.bandwidth_byte_per_s * engine.dram.efficiency * engine.weight_compression_ratio
+    unit_time = [max(A_MACS / rate, A_WEIGHTS * 2 / dram), max(B_MACS / rate, B_WEIGHTS * 2 / dram)]
+    assert cost["head_s"][0] == pytest.approx(sum(unit_time))
+    bits = 4 * 64 * 16
+    assert cost["link_s"][0] == pytest.approx(bits / 2e6)
+    assert cost["energy_radio_j"][0] == pytest.approx(0.099 * bits / 2e6)
+    assert cost["energy_compute_j"][0] == pytest.approx((A_MACS + B_MACS) * engine.mac_energy_j)
+    assert cost["throughput_fps"][0] == pytest.approx(1 / max(cost["head_s"][0], bits / 2e6))
+    assert cost["latency_s"][0] == pytest.approx(cost["head_s"][0] + cost["link_s"][0])
+
+
+def test_analog_values_use_two_reals_per_channel_use(profile):
+    awgn = Hardware("engine", load_preset("engine-28nm-144mac"), "awgn",
+                    load_preset("awgn-1mhz-14.5db"), "server", load_preset("rtx-2080ti"))
+    cost = price(workload(profile, points(0, codec=Codec("learned", ratio=4))), awgn)
+    assert cost["link_s"][0] == pytest.approx((8 * 64 / 4) / 2 / 1e6)
+
+
+def test_memory_check_names_the_reason(profile):
+    pi = Hardware("pi", load_preset("raspberry-pi-3", overrides={"ram_byte": 1000.0}), "wifi",
+                  load_preset("wifi-80211bgn-004"), "server", load_preset("rtx-2080ti"))
+    cost = price(workload(profile, DesignPoints.product(splits=[-1, 1], sparsities=[0],
+                                                        codecs=(Codec("none"),))), pi)
+    assert list(cost["feasible"]) == [True, False]
+    assert cost["infeasible_reason"][0] == "" and "does not fit" in cost["infeasible_reason"][1]
+
+
+def test_vectorised_equals_a_loop_over_points(profile, hardware):
+    grid = DesignPoints.product(splits=[-1, 0, 1], sparsities=[0, 0.25, 0.5], codecs=(
+        Codec("none"), Codec("quant", bits=8), Codec("jpeg", ratio=10), Codec("learned", ratio=8, bits=4)))
+    together = price_points(profile, grid, hardware, chunk=7)
+    for i in range(len(grid)):
+        one = DesignPoints(grid.split[[i]], grid.sparsity[[i]], grid.codec[[i]], grid.codecs)
+        alone = price(workload(profile, one), hardware)
+        for column in ("latency_s", "energy_j", "throughput_fps"):
+            assert together[column][i] == pytest.approx(alone[column][0])
+
+
+def test_evaluate_rows_and_bad_grids(profile, hardware):
+    frame = evaluate(profile, DesignPoints.product(splits=[-1, 0, 1], sparsities=[0],
+                                                   codecs=(Codec("none"),)), [hardware, hardware])
+    assert len(frame) == 6 and list(frame["split_name"][:3]) == ["input", "a", "b"]
+    with pytest.raises(StudyError, match="split points"):
+        evaluate(profile, points(2), [hardware])
+    with pytest.raises(StudyError, match="sparsity"):
+        evaluate(profile, points(0, sparsity=1.0), [hardware])
+    with pytest.raises(StudyError, match="no hardware"):
+        evaluate(profile, points(0), [])
+    assert np.all(frame["energy_j"] > 0)

@@ -1,0 +1,96 @@
+"""The search on the storages users bring: PostgreSQL for workers on several machines, and a
+study that opens in optuna-dashboard."""
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import wsgiref.util
+from pathlib import Path
+
+import optuna
+import optuna_dashboard
+import pytest
+
+from explorer.cli import main
+from tests.explorer.search.search_cases import STUDY, trained, write
+
+POSTGRES_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres_url():
+    """A throw-away PostgreSQL server on a Unix socket; its URL. Run as the `postgres` user when
+    we are root (PostgreSQL refuses to run as root)."""
+    binaries = [Path(d) for d in POSTGRES_BIN] or [Path(p).parent for p in [shutil.which("initdb")] if p]
+    if not binaries:
+        pytest.skip("no PostgreSQL server binaries (Debian package postgresql; `make test` installs it)")
+    bin_dir = binaries[-1]
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    root = Path(tempfile.mkdtemp(prefix="split-explorer-pg-"))
+    root.chmod(0o777)  # the postgres user writes here when we are root
+    data, port = root / "data", free_port()
+    def run(*argv):
+        done = subprocess.run([*as_user, *argv], capture_output=True, text=True)
+        assert done.returncode == 0, f"{argv[0].name} failed: {done.stderr.strip()}"
+
+    try:
+        run(bin_dir / "initdb", "-D", data, "-A", "trust", "-U", "postgres")
+        run(bin_dir / "pg_ctl", "-D", data, "-l", root / "log", "-w", "start", "-o",
+            f"-k {root} -p {port} -c listen_addresses=''")
+        yield f"postgresql+psycopg2://postgres@/postgres?host={root}&port={port}"
+    finally:
+        subprocess.run([*as_user, bin_dir / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_two_workers_share_one_postgresql_storage(tmp_path, capsys, postgres_url):
+    study = {**STUDY, "search": {**STUDY["search"], "trials": 6},
+             "training": {**STUDY["training"], "candidate": {"steps": 30, "batch_size": 32, "device": "cpu"}}}
+    path = write(tmp_path, study)
+    assert main(["search", str(path), "--storage", postgres_url, "--workers", "2", "--no-progress"]) == 0
+    done = optuna.load_study(study_name="tiny", storage=postgres_url).get_trials()
+    assert 6 <= sum(t.state.name in ("COMPLETE", "PRUNED") for t in done) <= 7
+    keys = [t.user_attrs["candidate_key"] for t in trained(done)]
+    assert len(keys) == len(set(keys))
+    assert not (tmp_path / "out" / "study.db").exists()  # nothing went to the default SQLite file
+    assert main(["pareto", str(path), "--storage", postgres_url]) == 0
+    assert "hypervolume" in capsys.readouterr().out
+
+
+def dashboard_get(storage: str, path: str) -> dict:
+    """GET `path` from optuna-dashboard's WSGI application over `storage`, as its web page does."""
+    app = optuna_dashboard.wsgi(storage)
+    environ: dict = {}
+    wsgiref.util.setup_testing_defaults(environ)
+    environ["PATH_INFO"] = path
+    status = []
+    body = b"".join(app(environ, lambda code, headers, exc_info=None: status.append(code)))
+    assert status == ["200 OK"], body[:200]
+    return json.loads(body)
+
+
+def test_a_study_opens_in_optuna_dashboard_with_its_objectives_named(tmp_path):
+    path = write(tmp_path, STUDY)
+    assert main(["search", str(path), "--no-progress"]) == 0
+    storage = f"sqlite:///{tmp_path / 'out' / 'study.db'}"
+    (summary,) = dashboard_get(storage, "/api/studies")["study_summaries"]
+    assert summary["study_name"] == "tiny" and summary["directions"] == ["maximize", "minimize"]
+    study = dashboard_get(storage, f"/api/studies/{summary['study_id']}")
+    assert study["objective_names"] == ["accuracy", "latency"]
+    assert len(study["trials"]) == 4
+    attrs = {a["key"] for a in study["union_user_attrs"]}
+    assert {"accuracy", "latency_s", "energy_j", "sent_bits", "head_macs"} <= attrs
