@@ -10,3 +10,12 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory):
+    """The suite's base models and trained candidates go to a cache of its own, never the user's
+    (the environment reaches worker processes the tests start too)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPLIT_EXPLORER_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield

@@ -12,17 +12,22 @@ import time
 
 import numpy as np
 
-from explorer.cost.evaluate import Codec, DesignPoints, Hardware, price, price_points, subset, workload
-from explorer.profile.table import BitWidths, profile_zoo_model
+from explorer.cost.codecs import CodecChoice
+from explorer.cost.hardware import Hardware
+from explorer.cost.points import DesignPoints
+from explorer.cost.price import price, price_points
+from explorer.cost.workload import workload
+from explorer.profile.bits import BitWidths
+from explorer.profile.table import profile_zoo_model
 from hwmodels import load_preset
 
 
 def grid(profile, n_points: int) -> DesignPoints:
     """About n_points points: every split x sparsities x codecs with many ratios."""
     splits = np.arange(-1, len(profile.names) - 1)
-    codecs = (Codec("none"), Codec("quant", bits=8),
-              *(Codec("jpeg", ratio=r) for r in np.geomspace(2, 64, 8)),
-              *(Codec("learned", ratio=r, bits=8) for r in np.geomspace(2, 256, 8)))
+    codecs = (CodecChoice("none"), CodecChoice("quant", bits=8),
+              *(CodecChoice("jpeg", ratio=r) for r in np.geomspace(2, 64, 8)),
+              *(CodecChoice("learned", ratio=r, bits=8) for r in np.geomspace(2, 256, 8)))
     sparsities = np.linspace(0, 0.9, max(1, n_points // (len(splits) * len(codecs))))
     return DesignPoints.product(splits=splits, sparsities=sparsities, codecs=codecs)
 
@@ -37,7 +42,7 @@ def main() -> None:
     hardware = Hardware("engine", load_preset("engine-28nm-144mac"), "wifi",
                         load_preset("wifi-80211bgn-004"), "rtx", load_preset("rtx-2080ti"))
     points = grid(profile, args.points)
-    price_points(profile, subset(points, np.arange(100)), hardware)  # warm-up
+    price_points(profile, points.subset(np.arange(100)), hardware)  # warm-up
 
     start = time.perf_counter()
     vectorised = price_points(profile, points, hardware)
@@ -45,7 +50,7 @@ def main() -> None:
 
     sample = np.random.default_rng(0).choice(len(points), args.loop_points, replace=False)
     start = time.perf_counter()
-    looped = [price(workload(profile, subset(points, [i])), hardware)["latency_s"][0]
+    looped = [price(workload(profile, points.subset([i])), hardware)["latency_s"][0]
               for i in sample]
     loop_s = time.perf_counter() - start
     assert np.allclose(looped, vectorised["latency_s"][sample])

@@ -6,7 +6,7 @@ Both sides train resnet18-cifar at Fashion-MNIST's shape (1x32x32) with the same
 - raw step: forward / backward / optimiser step over one batch already on the device, in a
   plain Python loop; warm-up steps first, then timed with CUDA events (perf_counter on CPU)
   between two synchronisations;
-- training loop: `netmodels.train.train` with a step budget: device-resident data, on-device
+- training loop: `netmodels.training.loop.train` with a step budget: device-resident data, on-device
   augmentation (random crop, flip), a new batch each step, the LR schedule, the loss summed on
   the device; its own images/s (loop time, synchronised at the end). A short run of the same
   loop comes first as warm-up (cuDNN autotuning, allocator).
@@ -27,8 +27,9 @@ import torch
 import torch.nn.functional as F
 
 from netmodels.data import ImageDataset, load_dataset, train_batches
-from netmodels.train import TrainConfig, resolve_device, train
-from netmodels.training import autocast_context
+from netmodels.training.config import resolve_device, TrainConfig
+from netmodels.training.loop import train
+from netmodels.training.evaluate import autocast_context
 from netmodels.training.schedule import build_optimizer
 from netmodels.zoo import build_model
 from splitbase import DataError
@@ -133,7 +134,7 @@ def main() -> None:
     print(f"resnet18-cifar {'x'.join(map(str, data.input_shape))}, {data.name}, batch {batch}, {name}, "
           f"{precision}, {layout}{', compiled' if args.compile else ''}, torch {torch.__version__}")
     print(f"{'measure':<34} {'steps':>6} {'images/s':>11} {'ms/step':>9}")
-    for label, rate in (("raw step (one resident batch)", raw), ("training loop (netmodels.train)", loop)):
+    for label, rate in (("raw step (one resident batch)", raw), ("training loop (netmodels.training)", loop)):
         print(f"{label:<34} {steps:>6} {rate:>11.1f} {1e3 * batch / rate:>9.2f}")
     print(f"ratio loop / raw: {ratio:.3f} (goal >= 0.80: {'met' if ratio >= 0.8 else 'MISSED'})")
 

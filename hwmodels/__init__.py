@@ -16,12 +16,12 @@ from hwmodels.catalog import (
     preset_names,
     read_preset_file,
 )
-from hwmodels.costs import EdgeDevice, MemoryCheck, MemoryLimit, StageCost
+from hwmodels.costs import Device, MemoryCheck, MemoryLimit, StageCost, priced_actions
 from hwmodels.engine import Dram, MacArrayEngine
 from hwmodels.links import (
-    AwgnChannel,
-    BinaryErasureChannel,
-    BinarySymmetricChannel,
+    AwgnLink,
+    BecLink,
+    BscLink,
     Link,
     LoRaLink,
     RadioLink,
@@ -33,15 +33,15 @@ from hwmodels.links import (
 )
 from hwmodels.params import HardwareModel, Param, Preset
 from hwmodels.pipeline import PipelineCost, split_cost, two_stage_pipeline
-from hwmodels.present import describe_preset, energy_shares, format_preset_list
+from hwmodels.present import describe_preset, format_preset_list
 from hwmodels.roofline import RooflineDevice
 
 __all__ = [
-    "KINDS", "PRESET_DIR", "AwgnChannel", "BinaryErasureChannel", "BinarySymmetricChannel", "Dram",
-    "EdgeDevice", "HardwareModel", "Link", "LoRaLink", "MacArrayEngine", "MemoryCheck", "MemoryLimit",
+    "KINDS", "PRESET_DIR", "AwgnLink", "BecLink", "BscLink", "Dram",
+    "Device", "HardwareModel", "Link", "LoRaLink", "MacArrayEngine", "MemoryCheck", "MemoryLimit",
     "Param", "PipelineCost", "Preset", "PresetInfo", "RadioLink", "RooflineDevice", "StageCost",
     "bec_capacity_bit_per_use", "binary_entropy", "bsc_capacity_bit_per_use", "describe_preset",
-    "energy_shares", "format_preset_list", "list_presets", "load_preset", "load_preset_file",
-    "lora_bit_rate_bit_per_s", "preset_names", "read_preset_file", "shannon_capacity_bit_per_s",
+    "format_preset_list", "list_presets", "load_preset", "load_preset_file",
+    "lora_bit_rate_bit_per_s", "priced_actions", "preset_names", "read_preset_file", "shannon_capacity_bit_per_s",
     "split_cost", "two_stage_pipeline",
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
 from hwmodels.engine import Dram, MacArrayEngine
-from hwmodels.links import AwgnChannel, BinaryErasureChannel, BinarySymmetricChannel, LoRaLink, RadioLink
+from hwmodels.links import AwgnLink, BecLink, BscLink, LoRaLink, RadioLink
 from hwmodels.params import Preset, build, component_fields, parse_preset
 from hwmodels.roofline import RooflineDevice
 from splitbase import HardwareModelError, Registry
@@ -23,9 +23,9 @@ KINDS.add("dram", Dram)
 KINDS.add("roofline", RooflineDevice)
 KINDS.add("radio", RadioLink)
 KINDS.add("lora", LoRaLink)
-KINDS.add("awgn", AwgnChannel)
-KINDS.add("bsc", BinarySymmetricChannel)
-KINDS.add("bec", BinaryErasureChannel)
+KINDS.add("awgn", AwgnLink)
+KINDS.add("bsc", BscLink)
+KINDS.add("bec", BecLink)
 
 
 class PresetInfo(NamedTuple):

@@ -8,8 +8,10 @@ Conventions, stated once:
 - Bytes are as stored on the device (the caller picks the precision; `MacArrayEngine.data_bits`
   says the engine's), bits are bits, pixels are JPEG input samples (one feature element = one pixel).
 - Time in seconds, energy in joules, power in watts.
-- Energy is Accelergy-style: action counts x energy per action, kept per component so a report
-  can show each component's share (`StageCost.energy_j`, `energy_per_action_j()`).
+- Energy is Accelergy-style: action counts x energy per action. Each model's
+  `energy_per_action_j()` is its energy reference table (ERT), the one statement of what an action
+  costs, and `priced_actions` turns counts into energy per component, kept so that a report can
+  show each component's share (`StageCost.energy_j`).
 """
 from __future__ import annotations
 
@@ -86,14 +88,6 @@ class MemoryCheck:
                 parts.append(f"needs {format_bytes(need)} of {limit.resource}, has {format_bytes(cap)}{note}")
         return f"does not fit {self.device}: " + "; ".join(parts) if parts else ""
 
-    def reasons(self) -> np.ndarray:
-        """Reason string per point (object array of the broadcast shape; "" where feasible)."""
-        feasible = np.asarray(self.feasible)
-        out = np.full(feasible.shape, "", dtype=object)
-        for index in np.argwhere(~feasible):
-            out[tuple(index)] = self.reason(tuple(index))
-        return out
-
 
 def format_bytes(n: float) -> str:
     """Human-readable decimal size for messages (`13.1 MB`)."""
@@ -103,11 +97,27 @@ def format_bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
-class EdgeDevice(ABC):
-    """What the cost evaluator needs from a device that runs a head (and possibly encodes its feature).
+def priced_actions(counts: Mapping[str, ArrayLike], table: Mapping[str, float | np.ndarray],
+                   components: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Energy per component (J): the sum over its actions of count x energy per action.
+
+    counts: action -> how many (arrays broadcast together); table: the model's ERT, action ->
+    joules per action; components: action -> the component its energy is reported under.
+    """
+    shape = np.broadcast_shapes(*(np.shape(c) for c in counts.values()))
+    energy: dict[str, np.ndarray] = {}
+    for action, count in counts.items():
+        joules = np.broadcast_to(as_array(count) * table[action], shape)
+        component = components[action]
+        energy[component] = energy[component] + joules if component in energy else joules
+    return energy
+
+
+class Device(ABC):
+    """What the cost evaluator needs from hardware that runs part of a network: the device that
+    runs a head (and may encode its feature), or the server that runs a tail (only `inference`).
 
     Call order does not matter; every method is a pure function of its arrays and the preset.
-    A server is an EdgeDevice too (only `inference` is used for it).
     """
 
     @abstractmethod
@@ -126,4 +136,5 @@ class EdgeDevice(ABC):
 
     @abstractmethod
     def energy_per_action_j(self) -> dict[str, float | np.ndarray]:
-        """Energy reference table: action name -> joules per action (Accelergy's ERT)."""
+        """Energy reference table: action name -> joules per action (Accelergy's ERT); the
+        model's energies are these times action counts (`priced_actions`)."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from hwmodels.costs import EdgeDevice, MemoryCheck, MemoryLimit, StageCost, as_array, format_bytes
+from hwmodels.costs import Device, MemoryCheck, MemoryLimit, StageCost, as_array, format_bytes, priced_actions
 from hwmodels.params import HardwareModel, component_field, param_field
 
 
@@ -41,11 +41,14 @@ class Dram(HardwareModel):
         energy per bit."""
         nbytes = as_array(nbytes)
         return StageCost(time_s=nbytes / (self.bandwidth_byte_per_s * self.efficiency),
-                         energy_j={"dram": 8.0 * nbytes * self.energy_j_per_bit})
+                         energy_j=priced_actions({"bit": 8.0 * nbytes}, self.energy_per_action_j(), {"bit": "dram"}))
+
+    def energy_per_action_j(self) -> dict[str, float | np.ndarray]:
+        return {"bit": self.energy_j_per_bit}
 
 
 @dataclass(frozen=True, kw_only=True)
-class MacArrayEngine(HardwareModel, EdgeDevice):
+class MacArrayEngine(HardwareModel, Device):
     """MAC-array ASIC with feature buffer, JPEG encoder and weight DRAM (the 004 engine)."""
 
     n_macs: float = param_field("MAC", low=1.0)
@@ -81,20 +84,17 @@ class MacArrayEngine(HardwareModel, EdgeDevice):
     def inference(self, macs: ArrayLike, weight_bytes: ArrayLike, activation_bytes: ArrayLike) -> StageCost:
         """004 inference stage: time = max(compute, DRAM) bound; energy split into
         compute (MACs e_mac), buffer (feature bytes e_buffer) and dram (weight bits e_dram)."""
-        macs, activation_bytes = as_array(macs), as_array(activation_bytes)
-        dram = self.dram.read(self._dram_bytes(weight_bytes))
-        time_s = np.maximum(self.compute_time_s(macs), dram.time_s)
-        shape = time_s.shape
-        return StageCost(time_s=time_s, energy_j={
-            "compute": np.broadcast_to(macs * self.mac_energy_j, shape),
-            "buffer": np.broadcast_to(activation_bytes * self.buffer_energy_j_per_byte, shape),
-            "dram": np.broadcast_to(dram.energy_j["dram"], shape)})
+        dram_bytes = self._dram_bytes(weight_bytes)
+        time_s = np.maximum(self.compute_time_s(macs), self.dram.read(dram_bytes).time_s)
+        counts = {"mac": macs, "buffer_byte": activation_bytes, "dram_bit": 8.0 * dram_bytes}
+        return StageCost(time_s=time_s, energy_j=priced_actions(counts, self.energy_per_action_j(), ACTION_COMPONENTS))
 
     def encode(self, pixels: ArrayLike) -> StageCost:
         """004 feature encoding on the JPEG block: pixels / throughput seconds, pixels e_jpeg joules."""
         pixels = as_array(pixels)
         return StageCost(time_s=pixels / self.jpeg_throughput_pixel_per_s,
-                         energy_j={"encoder": pixels * self.jpeg_energy_j_per_pixel})
+                         energy_j=priced_actions({"encoded_pixel": pixels}, self.energy_per_action_j(),
+                                                 ACTION_COMPONENTS))
 
     def memory_check(self, weight_bytes: ArrayLike, peak_activation_bytes: ArrayLike) -> MemoryCheck:
         """Features must fit the on-chip buffer (004 keeps them on chip); compressed weights the DRAM."""
@@ -106,11 +106,16 @@ class MacArrayEngine(HardwareModel, EdgeDevice):
         ))
 
     def energy_per_action_j(self) -> dict[str, float | np.ndarray]:
+        """The engine's ERT; a DRAM bit costs what the DRAM component's table says."""
         return {"mac": self.mac_energy_j, "buffer_byte": self.buffer_energy_j_per_byte,
-                "dram_bit": self.dram.energy_j_per_bit, "encoded_pixel": self.jpeg_energy_j_per_pixel}
+                "dram_bit": self.dram.energy_per_action_j()["bit"], "encoded_pixel": self.jpeg_energy_j_per_pixel}
 
     def _dram_bytes(self, weight_bytes: ArrayLike) -> np.ndarray:
         return as_array(weight_bytes) / self.weight_compression_ratio
+
+
+# The component each action's energy is reported under (004 Fig. 8's breakdown).
+ACTION_COMPONENTS = {"mac": "compute", "buffer_byte": "buffer", "dram_bit": "dram", "encoded_pixel": "encoder"}
 
 
 def _ratio(r: float | np.ndarray) -> str:

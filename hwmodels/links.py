@@ -10,9 +10,9 @@ Kinds (one class each):
   constant-power radio (004) and a linear power model (Huang et al., MobiSys 2012: P = beta +
   alpha_u x throughput) fit.
 - `LoRaLink` ("lora"): Rb = SF x BW / 2^SF x 4 / (4 + CR) (Semtech AN1200.22).
-- `AwgnChannel` ("awgn"): C = W log2(1 + SNR) (Shannon; 000 and 001 use W = 1 MHz, SNR 14.5 dB);
+- `AwgnLink` ("awgn"): C = W log2(1 + SNR) (Shannon; 000 and 001 use W = 1 MHz, SNR 14.5 dB);
   analog: two real values per complex channel use, W complex uses per second (000 §IV-B, I and Q).
-- `BinarySymmetricChannel` ("bsc"): C = 1 - H(p) bits per use; `BinaryErasureChannel` ("bec"):
+- `BscLink` ("bsc"): C = 1 - H(p) bits per use; `BecLink` ("bec"):
   C = 1 - p (001/003, 000).
 
 Coding: with `ideal_coding` true the digital rate is the capacity (the bound 000 and 001 use for
@@ -25,11 +25,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from hwmodels.costs import StageCost, as_array
+from hwmodels.costs import StageCost, as_array, priced_actions
 from hwmodels.params import FLAG, HardwareModel, param_field
 from splitbase import HardwareModelError
 
@@ -76,7 +77,10 @@ def lora_bit_rate_bit_per_s(spreading_factor: ArrayLike, bandwidth_hz: ArrayLike
 
 
 class Link(ABC):
-    """What the cost evaluator needs from a link."""
+    """What the cost evaluator needs from a link. `carries_analog`: it takes unquantised values
+    (`send_analog`), not bits alone."""
+
+    carries_analog: ClassVar[bool] = False
 
     @property
     @abstractmethod
@@ -107,14 +111,15 @@ class Link(ABC):
         return self._cost(self.analog_time_s(n_real_values))
 
     def energy_per_action_j(self) -> dict[str, float | np.ndarray]:
-        """Radio energy per payload bit: power / information rate."""
-        with np.errstate(divide="ignore"):
-            return {"transmitted_bit": self.transmit_power_w / np.asarray(self.information_rate_bit_per_s)}
+        """The radio's ERT: a second of airtime costs the transmit power (a payload bit then
+        costs power / information rate)."""
+        return {"airtime_second": self.transmit_power_w}
 
     def _cost(self, time_s: np.ndarray) -> StageCost:
         with np.errstate(invalid="ignore"):  # 0 bits over a dead link: 0 x inf -> 0, below
-            energy = np.where(time_s == 0.0, 0.0, self.transmit_power_w * time_s)
-        return StageCost(time_s=time_s, energy_j={"radio": energy})
+            energy = priced_actions({"airtime_second": time_s}, self.energy_per_action_j(),
+                                    {"airtime_second": "radio"})["radio"]
+        return StageCost(time_s=time_s, energy_j={"radio": np.where(time_s == 0.0, 0.0, energy)})
 
 
 # ---------------------------------------------------------------- fixed-rate radios and LoRa
@@ -161,7 +166,7 @@ class LoRaLink(HardwareModel, Link):
 # ---------------------------------------------------------------- capacity-defined channels
 
 
-class _CodedChannel(Link):
+class _CodedLink(Link):
     """Digital rate: capacity when `ideal_coding`, else code_rate x raw bit rate (0 above capacity)."""
 
     ideal_coding: bool
@@ -192,8 +197,10 @@ class _CodedChannel(Link):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AwgnChannel(HardwareModel, _CodedChannel):
+class AwgnLink(HardwareModel, _CodedLink):
     """Complex AWGN channel of bandwidth W (W complex uses per second) at a given SNR."""
+
+    carries_analog = True
 
     bandwidth_hz: float = param_field("Hz", low=0.0, low_open=True)
     snr_db: float = param_field("dB")
@@ -216,7 +223,7 @@ class AwgnChannel(HardwareModel, _CodedChannel):
 
 
 @dataclass(frozen=True, kw_only=True)
-class _BinaryChannel(HardwareModel, _CodedChannel):
+class _BinaryLink(HardwareModel, _CodedLink):
     """A binary channel: `channel_use_rate_hz` binary uses per second, each carrying
     `capacity_per_use` bits of information (the subclass's formula)."""
 
@@ -240,7 +247,7 @@ class _BinaryChannel(HardwareModel, _CodedChannel):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BinarySymmetricChannel(_BinaryChannel):
+class BscLink(_BinaryLink):
     """BSC with crossover probability p: 1 - H(p) bits per use."""
 
     crossover_probability: float = param_field("1", low=0.0, high=0.5)
@@ -251,7 +258,7 @@ class BinarySymmetricChannel(_BinaryChannel):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BinaryErasureChannel(_BinaryChannel):
+class BecLink(_BinaryLink):
     """BEC with erasure probability p: 1 - p bits per use."""
 
     erasure_probability: float = param_field("1", low=0.0, high=1.0)

@@ -29,10 +29,10 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
-import yaml
 
 from hwmodels.units import DIMENSIONS, SI_UNIT, dimension_of, factor_to_si, known_units
 from splitbase import HardwareModelError
+from splitbase.yamlfile import parse_yaml
 
 FLAG = "flag"  # dimension of on/off switches, written `{value: true, unit: bool}`
 _TOP_KEYS = {"name", "kind", "version", "description", "params", "modes", "default_mode", "components"}
@@ -110,38 +110,12 @@ def component_fields(cls: type) -> dict[str, dataclasses.Field]:
 # ---------------------------------------------------------------- reading and validating a file
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """safe_load that rejects a key written twice (YAML would keep the last one silently)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice",
-                                                        key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def read_preset(path: str | Path) -> Preset:
-    """Read and validate one preset file (structure, records, units); raise HardwareModelError
-    naming the preset and the field on anything wrong. Kind-specific checks happen in `build`."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise HardwareModelError(f"preset file {path}: cannot read ({exc.strerror})") from None
-    return parse_preset(text, path)
-
-
 def parse_preset(text: str, path: Path) -> Preset:
-    """Validate the YAML `text` of the preset file at `path` (see `read_preset`)."""
+    """Validate the YAML `text` of the preset file at `path` (structure, records, units); raise
+    HardwareModelError naming the preset and the field on anything wrong. Kind-specific checks
+    happen in `build`."""
     label = path.stem
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise HardwareModelError(f"preset file {path}: cannot read YAML ({_one_line(exc)})") from None
+    data = parse_yaml(text, f"preset file {path}", HardwareModelError)
     if not isinstance(data, dict):
         raise HardwareModelError(f"preset {label!r}: expected a mapping at the top of {path}")
     _check_keys(label, "top level", data, allowed=_TOP_KEYS, required=_REQUIRED_TOP)
@@ -213,10 +187,6 @@ def _check_keys(label: str, where: str, data: dict, *, allowed: set[str], requir
     missing = [k for k in required if k not in data]
     if missing:
         raise HardwareModelError(f"preset {label!r}: {where}: missing key(s) {missing}")
-
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())
 
 
 # ---------------------------------------------------------------- building a model from a preset

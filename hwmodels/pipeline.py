@@ -14,7 +14,7 @@ from typing import Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
-from hwmodels.costs import EdgeDevice, StageCost
+from hwmodels.costs import Device, StageCost
 from hwmodels.links import Link
 from splitbase import HardwareModelError
 
@@ -68,7 +68,7 @@ def two_stage_pipeline(*, head: StageCost, encode: StageCost, transmit: StageCos
                         server_energy_j=np.broadcast_to(tail.total_energy_j, shape).astype(float))
 
 
-def split_cost(*, device: EdgeDevice, link: Link, server: EdgeDevice,
+def split_cost(*, device: Device, link: Link, server: Device,
                head_macs: ArrayLike, head_weight_bytes: ArrayLike, head_activation_bytes: ArrayLike,
                tail_macs: ArrayLike, tail_weight_bytes: ArrayLike, tail_activation_bytes: ArrayLike,
                encoded_pixels: ArrayLike = 0.0, sent_bits: ArrayLike = 0.0,

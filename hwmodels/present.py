@@ -50,19 +50,6 @@ def format_table(rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
-def format_energy_per_action(model: Any) -> str:
-    """The model's energy reference table (action, joules per action)."""
-    rows = [(action, _num(joules)) for action, joules in model.energy_per_action_j().items()]
-    return format_table(rows, ("action", "energy_j"))
-
-
-def energy_shares(breakdown_j: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Each component's share of the total energy (fractions summing to 1; 0 where the total is 0)."""
-    total = sum(np.asarray(v, dtype=float) for v in breakdown_j.values())
-    return {k: np.divide(v, total, out=np.zeros(np.shape(total)), where=np.asarray(total) > 0)
-            for k, v in breakdown_j.items()}
-
-
 def _describe(model: HardwareModel, *, preset_dir: Path, indent: str) -> list[str]:
     preset = read_preset_file(_path_of(model.name, preset_dir))
     lines = [f"{indent}{preset.name}  (kind {preset.kind}, version {preset.version})",
@@ -72,6 +59,9 @@ def _describe(model: HardwareModel, *, preset_dir: Path, indent: str) -> list[st
         lines.append(f"{indent}modes: {modes}; select with NAME:MODE")
     rows = param_rows(model)
     lines += _param_block(rows, indent)
+    table = [(action, _num(joules)) for action, joules in model.energy_per_action_j().items()]
+    lines += [f"{indent}energy per action (J):"] + [indent + "  " + row
+                                                   for row in format_table(table, ("action", "J")).splitlines()]
     for mode, params in preset.modes.items():
         if mode != model.mode:
             lines.append(f"{indent}mode {mode}:")

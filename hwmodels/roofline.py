@@ -21,12 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from hwmodels.costs import EdgeDevice, MemoryCheck, MemoryLimit, StageCost, as_array, format_bytes
+from hwmodels.costs import Device, MemoryCheck, MemoryLimit, StageCost, as_array, format_bytes, priced_actions
 from hwmodels.params import HardwareModel, param_field
 
 
 @dataclass(frozen=True, kw_only=True)
-class RooflineDevice(HardwareModel, EdgeDevice):
+class RooflineDevice(HardwareModel, Device):
     """A device whose time is max(compute, memory) on its roofline and whose energy is power x time."""
 
     peak_flop_per_s: float = param_field("FLOP/s", low=0.0, low_open=True)
@@ -61,12 +61,14 @@ class RooflineDevice(HardwareModel, EdgeDevice):
         """Roofline time of a head (or tail) and its energy power x time (component "inference")."""
         traffic = as_array(weight_bytes) + as_array(activation_bytes)
         time_s = np.maximum(self.compute_time_s(macs), self.memory_time_s(traffic))
-        return StageCost(time_s=time_s, energy_j={"inference": self.power_w * time_s})
+        return StageCost(time_s=time_s, energy_j=priced_actions({"busy_second": time_s}, self.energy_per_action_j(),
+                                                                {"busy_second": "inference"}))
 
     def encode(self, pixels: ArrayLike) -> StageCost:
         """Software JPEG: pixels x ops per pixel on the compute roof; energy power x time."""
         time_s = as_array(pixels) * self.encode_ops_per_pixel / self.flop_rate_per_s
-        return StageCost(time_s=time_s, energy_j={"encoder": self.power_w * time_s})
+        return StageCost(time_s=time_s, energy_j=priced_actions({"busy_second": time_s}, self.energy_per_action_j(),
+                                                                {"busy_second": "encoder"}))
 
     def memory_check(self, weight_bytes: ArrayLike, peak_activation_bytes: ArrayLike) -> MemoryCheck:
         """Fits when factor x (weights + peak features) <= RAM x usable fraction."""
@@ -77,10 +79,8 @@ class RooflineDevice(HardwareModel, EdgeDevice):
         return MemoryCheck(device=self.name, limits=(MemoryLimit("usable memory", need, usable, note),))
 
     def energy_per_action_j(self) -> dict[str, float | np.ndarray]:
-        """Roofline energy is power x busy time; per action that is power / sustained rate."""
-        return {"busy_second": self.power_w, "flop": self.power_w / self.flop_rate_per_s,
-                "memory_byte": self.power_w / self.byte_rate_per_s,
-                "encoded_pixel": self.power_w * self.encode_ops_per_pixel / self.flop_rate_per_s}
+        """Roofline energy is power x busy time: one action, a busy second, at power_w joules."""
+        return {"busy_second": self.power_w}
 
 
 def _g(x: float | np.ndarray) -> str:

@@ -1,8 +1,8 @@
 """Cached base models: BottleNet++ step 1 ("train the DNN to reach the desired accuracy"), done once.
 
 Every candidate of a (model, data set, input shape, classes, training config) starts from the
-same trained base model. It is trained on first request and stored under the cache directory
-(default `.cache/baselines/`, git-ignored) as
+same trained base model. It is trained on first request and stored in `<cache>/baselines/`, the
+cache folder of splitbase.paths (--cache-dir, SPLIT_EXPLORER_CACHE, or ~/.cache/split-explorer), as
 
     <stem>.pt    the UnitModel's state dict
     <stem>.json  metadata: model, data set and its fingerprint, shape, classes, the training
@@ -24,8 +24,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import os
-import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,11 +31,12 @@ from typing import Any
 import torch
 
 from netmodels.data import ImageDataset
-from netmodels.training import TrainConfig, seed_everything, train
+from netmodels.modules import UNREADABLE
+from netmodels.training.config import TrainConfig
+from netmodels.training.loop import seed_everything, train
 from netmodels.zoo import UnitModel, build_model
-from splitbase import DataError
-
-DEFAULT_CACHE_DIR = Path(".cache/baselines")
+from splitbase import DataError, paths
+from splitbase.files import write_atomic
 
 
 @dataclass
@@ -76,15 +75,6 @@ def baseline_stem(model_name: str, data: ImageDataset, config: TrainConfig) -> t
     return f"{safe(model_name)}-{safe(data.name)}-{c}x{h}x{w}-{data.num_classes}c-{key}", identity
 
 
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def get_baseline(
     model_name: str,
     data: ImageDataset,
@@ -93,13 +83,14 @@ def get_baseline(
     cache_dir: str | Path | None = None,
     progress: bool = True,
 ) -> Baseline:
-    """The trained base model `model_name` for `data` (input shape and classes from it).
+    """The trained base model `model_name` for `data` (input shape and classes from it), kept in
+    `<cache_dir>/baselines/` (cache_dir: splitbase.paths.cache_dir's override).
 
     Loaded from the cache when there, else trained with `config` (the model initialised under
     torch.manual_seed(config.seed)) and stored. The returned model is on the CPU in eval mode;
     candidates copy it.
     """
-    cache = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE_DIR
+    cache = paths.cache_dir(cache_dir) / "baselines"
     stem, identity = baseline_stem(model_name, data, config)
     weights, meta_path, ckpt = cache / f"{stem}.pt", cache / f"{stem}.json", cache / f"{stem}.ckpt"
     seed_everything(config.seed)
@@ -108,7 +99,7 @@ def get_baseline(
         try:
             metadata = json.loads(meta_path.read_text())
             model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-        except (OSError, ValueError, RuntimeError, pickle.UnpicklingError) as exc:
+        except UNREADABLE as exc:
             raise DataError(f"{weights}: cached baseline unreadable ({exc}); delete {stem}.* to retrain") from None
         return Baseline(model.eval(), metadata["test_accuracy"], metadata["wall_time_s"], weights, metadata, False)
     cache.mkdir(parents=True, exist_ok=True)
@@ -122,7 +113,7 @@ def get_baseline(
         "device_name": torch.cuda.get_device_name() if result.device.startswith("cuda") else "cpu",
         "torch": torch.__version__, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
-    _write_atomic(weights, lambda f: torch.save(model.state_dict(), f))
-    _write_atomic(meta_path, lambda f: f.write(json.dumps(metadata, indent=2).encode()))
+    write_atomic(weights, lambda f: torch.save(model.state_dict(), f))
+    write_atomic(meta_path, lambda f: f.write(json.dumps(metadata, indent=2).encode()))
     ckpt.unlink(missing_ok=True)
     return Baseline(model, result.test_accuracy, result.wall_time_s, weights, metadata, True)

@@ -6,8 +6,9 @@ then measures a data-dependent payload (BottleNet's JPEG) and, if asked, the acc
 list of channel states. A pruning stage (netmodels.candidate.build.PruningStage, first when the
 candidate has a sparsity) trains the candidate's full model with a ChannelPruner as the loop's
 step hooks and, after the last one, installs the physically pruned head and tail in the
-candidate's module (`run_pruning_stage`). `retrain(spec, data, ...)` is the whole path of one
-search trial: cached baseline (step 1) -> build_candidate -> train_candidate.
+candidate's module (`run_pruning_stage`). `retrain(spec, base, data, config)` is the whole path
+of one search trial or study candidate: from the cached base model (step 1), build_candidate ->
+train_candidate.
 """
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from typing import Callable, Sequence
 
 from torch import nn
 
-from netmodels.baseline import get_baseline
-from netmodels.candidate.build import (
+from netmodels.baseline import Baseline
+from netmodels.candidate import (
     Candidate,
     CandidateProfile,
     CandidateSpec,
@@ -30,7 +31,9 @@ from netmodels.data import ImageDataset
 from netmodels.methods import Stage
 from netmodels.methods.losses import stage_loss
 from netmodels.pruning import ChannelPruner, plan_pruning
-from netmodels.training import TrainConfig, TrainResult, evaluate, evaluate_over_channel, train
+from netmodels.training.config import TrainConfig
+from netmodels.training.evaluate import evaluate, evaluate_over_channel
+from netmodels.training.loop import train, TrainResult
 from splitbase import ModelError, StudyError
 
 
@@ -98,8 +101,7 @@ def run_pruning_stage(candidate: Candidate, stage: PruningStage, data: ImageData
         return result
     state.model = pruner.physical_model()
     if evaluate_after and result.resumed_from_step >= result.total_steps:
-        result.test_accuracy = evaluate(state.model, data, batch_size=config.eval_batch_size, device=config.device,
-                                        bf16=config.bf16, channels_last=config.channels_last, seed=config.seed)
+        result.test_accuracy = evaluate(state.model, data, **config.eval_settings())
     state.finished.append(stage.name)
     if stage is state.stages[-1]:
         candidate.install_pruned(state.model)
@@ -138,16 +140,10 @@ def train_candidate(
         results.append(StageResult(stage.name, result))
         if not result.completed:  # stopped on purpose (stop_after_steps): the later stages wait
             return CandidateResult(None, results, candidate.profile)
-    if results:
-        accuracy = results[-1].result.test_accuracy
-    else:
-        accuracy = evaluate(module, data, batch_size=config.eval_batch_size, device=config.device,
-                            bf16=config.bf16, channels_last=config.channels_last, seed=config.seed)
+    accuracy = results[-1].result.test_accuracy if results else evaluate(module, data, **config.eval_settings())
     channel_accuracy = []
     if channel_states:
-        channel_accuracy = evaluate_over_channel(
-            module, data, states=channel_states, batch_size=config.eval_batch_size, device=config.device,
-            bf16=config.bf16, channels_last=config.channels_last, seed=config.seed)
+        channel_accuracy = evaluate_over_channel(module, data, states=channel_states, **config.eval_settings())
     profile = measure_payload(candidate, data)
     candidate.profile = profile
     return CandidateResult(accuracy, results, profile, channel_accuracy)
@@ -155,19 +151,16 @@ def train_candidate(
 
 def retrain(
     spec: CandidateSpec,
+    base: Baseline,
     data: ImageDataset,
     config: TrainConfig,
     *,
-    baseline_config: TrainConfig | None = None,
-    cache_dir: str | Path | None = None,
     checkpoint_dir: str | Path | None = None,
     channel_states: Sequence[float] = (),
     progress: bool = True,
 ) -> tuple[Candidate, CandidateResult]:
-    """One trial: the cached base model of spec.model on `data` (trained with baseline_config,
-    default `config`, on first use), the candidate built from it, its stages trained with `config`.
-    """
-    base = get_baseline(spec.model, data, baseline_config or config, cache_dir=cache_dir, progress=progress)
+    """One trial: the candidate of `spec` built from the trained base model (`base`, of
+    netmodels.baseline.get_baseline), its stages trained with `config`."""
     candidate = build_candidate(spec, input_shape=data.input_shape, num_classes=data.num_classes,
                                 base_model=base.model)
     result = train_candidate(candidate, data, config, checkpoint_dir=checkpoint_dir,

@@ -1,4 +1,5 @@
-"""The one registry used by every family (models, codecs, channels, methods, hardware presets)."""
+"""The one registry used by every family (models, data sets, codecs, channels, methods, hardware
+kinds, objectives, samplers)."""
 from __future__ import annotations
 
 from typing import Callable, Generic, Iterator, TypeVar
@@ -21,9 +22,11 @@ class Registry(Generic[T]):
         self._error = error
         self._entries: dict[str, T] = {}
 
-    def register(self, name: str) -> Callable[[T], T]:
+    def register(self, name: str | None = None) -> Callable[[T], T]:
+        """Decorator adding an entry under `name`, or under the entry's own `name` attribute
+        (a class whose name is a class attribute states it once: `@METHODS.register()`)."""
         def add(entry: T) -> T:
-            self.add(name, entry)
+            self.add(getattr(entry, "name") if name is None else name, entry)
             return entry
 
         return add

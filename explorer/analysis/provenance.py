@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 PACKAGES = ("numpy", "scipy", "pandas", "torch", "optuna", "fvcore", "matplotlib", "PyYAML",
-            "Pillow")
+            "Pillow", "tqdm")
 
 
 def git_commit(root: Path | None = None) -> str:

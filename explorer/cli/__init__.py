@@ -10,7 +10,7 @@ import sys
 from typing import Sequence
 
 from splitbase import SplitExplorerError
-from explorer.cli import calibrate, export, hw, pareto, profile, report, search, sweep, train
+from explorer.cli import calibrate, check, export, hw, pareto, profile, report, search, sweep, train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}\n")
 
 
-VERBS = (profile, hw, sweep, calibrate, train, search, pareto, export, report)
+VERBS = (profile, hw, sweep, calibrate, train, search, pareto, export, check, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

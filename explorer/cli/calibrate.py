@@ -9,7 +9,7 @@ from splitbase import StudyError
 from explorer.sweep.calibrate import calibrate
 from explorer.analysis.provenance import Provenance
 from explorer.studies.sweep import resolve_sweep
-from explorer.sweep.run import fmt
+from explorer.analysis.markdown import fmt
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 
 from explorer.cli.arguments import bit_width, input_shape, positive_int
-from explorer.profile.table import BitWidths, profile_zoo_model
+from explorer.profile.bits import BitWidths
+from explorer.profile.table import profile_zoo_model
 from explorer.profile.format import FORMATS, format_profile
 from netmodels.zoo import MODELS
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.cli.pareto import write_front
 from explorer.search.report import report
+from explorer.search.results import write_front
 from explorer.studies.search import resolve_search
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.cli.arguments import positive_int
 from explorer.analysis.provenance import Provenance
+from explorer.cli.arguments import positive_int
 from explorer.search.run import run_search
 from explorer.studies.search import resolve_search
 
@@ -24,16 +24,18 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("--trials", type=positive_int, metavar="N",
                         help="finished trials to reach (default: the study's search.trials)")
     parser.add_argument("--data-root", metavar="DIR", help="where the data set's files are")
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="cache of base models and trained candidates (default $SPLIT_EXPLORER_CACHE "
+                             "or ~/.cache/split-explorer)")
     parser.add_argument("--no-progress", action="store_true", help="no progress lines")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     provenance = Provenance()
-    resolved = resolve_search(args.study, storage=args.storage)
-    if args.trials:
-        resolved.study.search.trials = args.trials
-    study = run_search(resolved, workers=args.workers, data_root=args.data_root, progress=not args.no_progress)
+    resolved = resolve_search(args.study, storage=args.storage, trials=args.trials)
+    study = run_search(resolved, workers=args.workers, data_root=args.data_root, cache_dir=args.cache_dir,
+                       progress=not args.no_progress)
     provenance.seed = resolved.study.search.seed
     provenance.extra["storage"] = resolved.storage
     provenance.write(resolved.output)

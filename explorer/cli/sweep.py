@@ -5,7 +5,8 @@ import argparse
 
 from explorer.analysis.provenance import Provenance
 from explorer.studies.sweep import resolve_sweep
-from explorer.sweep.run import compare, fmt, run_sweep
+from explorer.analysis.markdown import fmt
+from explorer.sweep.run import compare, run_sweep
 from explorer.sweep.results import write_results
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.studies.train import resolve_train_study, run_train_study
+from explorer.studies.train import resolve_train_study
+from explorer.train.run import run_train_study
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -15,14 +16,15 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.add_argument("study", metavar="STUDY.yaml")
     parser.add_argument("--output", metavar="DIR", help="folder for the results")
     parser.add_argument("--data-root", metavar="DIR", help="where the data set's files are")
-    parser.add_argument("--cache", metavar="DIR", help="baseline cache (default .cache/baselines)")
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="cache of base models (default $SPLIT_EXPLORER_CACHE or ~/.cache/split-explorer)")
     parser.add_argument("--no-progress", action="store_true", help="no progress lines")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     resolved = resolve_train_study(args.study, output=args.output)
-    out = run_train_study(resolved, data_root=args.data_root, cache_dir=args.cache,
+    out = run_train_study(resolved, data_root=args.data_root, cache_dir=args.cache_dir,
                           progress=not args.no_progress)
     print(f"{len(resolved.study.models)} baselines, {len(resolved.specs)} candidates -> {out}")
     return 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from splitbase import StudyError, UnsupportedOpError
+from explorer.profile.bits import BitWidths
 from netmodels.profiling.trace import ModelTrace, trace_model
 from netmodels.zoo import INPUT_NAME, UnitModel, build_model
 
@@ -22,37 +22,6 @@ ROW_FIELDS = (
     "unit_weight_bytes", "activation_bytes", "feature_shape", "feature_elements", "feature_bytes",
     "tail_macs",
 )
-
-
-@dataclass(frozen=True)
-class BitWidths:
-    """Bit widths of what the device stores and sends.
-
-    `weight` applies to every parameter. `activation` None means the raw float32 feature
-    (32 bits) and the raw 8-bit input image; an explicit activation width (a fixed-point engine
-    such as 004's 16-bit MAC array) applies to every stored tensor, the input image included,
-    unless `input` is given too.
-    """
-
-    weight: int = 32
-    activation: int | None = None
-    input: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("weight", "activation", "input"):
-            value = getattr(self, name)
-            if value is not None and not 1 <= value <= 32:
-                raise StudyError(f"{name} bits must be in 1..32, got {value}")
-
-    @property
-    def feature_bits(self) -> int:
-        return 32 if self.activation is None else self.activation
-
-    @property
-    def input_bits(self) -> int:
-        if self.input is not None:
-            return self.input
-        return 8 if self.activation is None else self.activation
 
 
 @dataclass(frozen=True)
@@ -173,9 +142,8 @@ def profile_model(model: UnitModel, *, name: str, input_shape: tuple[int, int, i
     Raises UnsupportedOpError listing operators without a handler unless `allow_unsupported`.
     """
     trace = trace_model(model, input_shape)
-    if trace.unsupported and not allow_unsupported:
-        ops = ", ".join(f"{op} x{n}" for op, n in sorted(trace.unsupported.items()))
-        raise UnsupportedOpError(f"{name}: operators without a cost handler: {ops}")
+    if not allow_unsupported:
+        trace.require_supported(name)
     return profile_trace(trace, model=name, bits=bits)
 
 

@@ -10,10 +10,23 @@ import warnings
 from pathlib import Path
 
 import optuna
+import sqlalchemy
 import sqlalchemy.exc
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-from splitbase import SplitExplorerError
+from splitbase import SplitExplorerError, StudyError
+
+
+def check_storage_url(url: str, where: str) -> None:
+    """A URL SQLAlchemy can parse, for a database whose driver is installed (not yet connected);
+    StudyError naming `where` (the option or study field) otherwise."""
+    try:
+        sqlalchemy.engine.make_url(url).get_dialect().import_dbapi()
+    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError) as exc:
+        raise StudyError(f"{where}: {url!r} is not a SQLAlchemy database URL ({exc})") from None
+    except ImportError as exc:
+        hint = ' (pip install -e ".[postgres]")' if url.startswith("postgresql") else ""
+        raise StudyError(f"{where}: the driver for {url!r} is not installed: {exc}{hint}") from None
 
 
 def open_storage(url: str, *, heartbeat_s: int, max_retry: int, attempts: int = 6) -> RDBStorage:

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from splitbase import HardwareModelError, StudyError
-from explorer.cost.evaluate import Hardware
+from explorer.cost.hardware import Hardware
 from explorer.studies.sweep import ResolvedSweep
 from explorer.sweep.run import compare, run_sweep
 from hwmodels import load_preset

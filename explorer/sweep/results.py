@@ -11,7 +11,8 @@ import pandas as pd
 from explorer.analysis import plots
 from explorer.analysis.provenance import Provenance
 from explorer.studies.sweep import ResolvedSweep
-from explorer.sweep.run import compare, fmt, scenario_row
+from explorer.analysis.markdown import fmt, table
+from explorer.sweep.run import compare, scenario_row
 
 SCENARIO_COLUMNS = (
     ("split", "split_name"), ("codec", "codec"), ("ratio", "codec_ratio"),
@@ -53,11 +54,6 @@ def _cell(column: str, label: str, row: pd.Series) -> str:
     return fmt(value) if not isinstance(value, str) else value
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers),
-            *("| " + " | ".join(row) + " |" for row in rows)]
-
-
 def report(resolved: ResolvedSweep, sweep: pd.DataFrame) -> str:
     study, profile = resolved.study, resolved.profile
     first = resolved.hardware[0]
@@ -80,13 +76,13 @@ def report(resolved: ResolvedSweep, sweep: pd.DataFrame) -> str:
         for name, scenario in study.scenarios.items():
             row = scenario_row(sweep, resolved, scenario)
             rows.append([name, *(_cell(c, label, row) for label, c in SCENARIO_COLUMNS)])
-        lines += _table(["scenario", *(label for label, _ in SCENARIO_COLUMNS)], rows)
+        lines += table(["scenario", *(label for label, _ in SCENARIO_COLUMNS)], rows)
         energy_parts = [c for c in sweep.columns if c.startswith("energy_") and c.endswith("_j")
                         and c != "energy_j"]
         lines += ["", "Device energy per frame by component (mJ):", ""]
         rows = [[name, *(fmt(1e3 * scenario_row(sweep, resolved, s)[c]) for c in energy_parts)]
                 for name, s in study.scenarios.items()]
-        lines += _table(["scenario", *(c[len("energy_"):-2] for c in energy_parts)], rows)
+        lines += table(["scenario", *(c[len("energy_"):-2] for c in energy_parts)], rows)
         lines.append("")
     if study.paper:
         lines += ["## Beside the paper", ""]
@@ -96,7 +92,7 @@ def report(resolved: ResolvedSweep, sweep: pd.DataFrame) -> str:
             rows.append([c.what, fmt(c.paper), fmt(c.ours), quotient,
                          ("yes" if c.agrees else "**no**")
                          + ("" if isinstance(c.ours, str) else f" (±{c.tolerance:.0%})")])
-        lines += _table(["what", "paper", "ours", "ours / paper", "agrees"], rows)
+        lines += table(["what", "paper", "ours", "ours / paper", "agrees"], rows)
         lines.append("")
     lines += _links_section(resolved, sweep)
     lines += ["## Figures", "", "Drawn from `profile.csv` and `sweep.csv` beside this report.", "",
@@ -131,6 +127,6 @@ def _links_section(resolved: ResolvedSweep, sweep: pd.DataFrame) -> list[str]:
             cells += [f"{fast['split_name']} ({fast['codec']}, {fmt(fast['throughput_fps'])} fps)",
                       f"{frugal['split_name']} ({frugal['codec']}, {fmt(1 / frugal['energy_j'])} frames/J)"]
         rows.append(cells)
-    lines += _table(["link", "max throughput", "max frames/J", "max throughput, raw",
+    lines += table(["link", "max throughput", "max frames/J", "max throughput, raw",
                      "max frames/J, raw"], rows)
     return lines + [""]

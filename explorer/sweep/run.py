@@ -2,15 +2,15 @@
 set our numbers beside the paper's (`sweep_results` writes them out)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from splitbase import StudyError
-from explorer.cost.evaluate import evaluate
+from explorer.cost.price import evaluate
+from explorer.studies.common import split_index
 from explorer.studies.sweep import PaperNumber, ResolvedSweep, Scenario
+from splitbase import StudyError
 
 
 def run_sweep(resolved: ResolvedSweep) -> pd.DataFrame:
@@ -33,8 +33,7 @@ class Comparison:
 
 
 def scenario_row(sweep: pd.DataFrame, resolved: ResolvedSweep, scenario: Scenario) -> pd.Series:
-    profile = resolved.profile
-    split = scenario.split if isinstance(scenario.split, int) else profile.names.index(scenario.split) - 1
+    split = split_index(resolved.profile.names, scenario.split, "scenario.split")
     hardware = resolved.hardware[0]
     rows = sweep[(sweep["split"] == split) & (sweep["codec"] == scenario.codec)
                  & np.isclose(sweep["sparsity"], scenario.sparsity)
@@ -78,12 +77,3 @@ def compare(sweep: pd.DataFrame, resolved: ResolvedSweep, numbers: list[PaperNum
                               link=number.link)
         found.append(Comparison(number.what, number.value, ours, number.tolerance))
     return found
-
-
-def fmt(value: float) -> str:
-    """Three significant digits for reports."""
-    if isinstance(value, str):
-        return value
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    return f"{value:.3g}"

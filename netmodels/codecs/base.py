@@ -1,4 +1,4 @@
-"""The codec family: what a feature (or input image) costs on the link, in real bytes.
+"""The codec base class: what a feature (or input image) costs on the link, in real bytes.
 
 A codec works on one sample (a C x H x W feature or a C x H x W uint8 image); the batch helpers
 loop over the batch. What is counted (`Codec.bits`):
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from splitbase import ModelError, Registry
+from splitbase import ModelError
 
 # How a feature's values are mapped to quantiser levels: "minmax" sends the sample's min and
 # max (64 header bits), "max" sends only the max and keeps 0 at level 0 (32 bits; for ReLU
@@ -37,7 +37,6 @@ class EncodedFeature:
     values); header_bits: the bits that side information costs.
     """
 
-    codec: str
     payload: bytes
     shape: tuple[int, ...]
     header: dict[str, float] = field(default_factory=dict)
@@ -53,10 +52,10 @@ class Codec:
     """Base class: subclasses implement `encode` and `decode` for one sample.
 
     `input` says what the codec takes: "feature" (any float tensor, usually C x H x W) or
-    "image" (the model input as uint8 C x H x W, for the split point k = -1).
+    "image" (the model input as uint8 C x H x W, for the split point k = -1). A codec is named
+    and priced by its entry in netmodels.codecs.registry.CODECS.
     """
 
-    name: ClassVar[str]
     input: ClassVar[Literal["feature", "image"]] = "feature"
     lossless: ClassVar[bool] = False  # decode(encode(x)) == x for every valid x
 
@@ -89,18 +88,6 @@ class Codec:
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({options})"
-
-
-CODECS: Registry[type[Codec]] = Registry("codec", error=ModelError)
-
-
-def build_codec(name: str, **options: object) -> Codec:
-    """An instance of the codec registered as `name`, with keyword options (e.g. quality=50)."""
-    cls = CODECS.get(name)
-    try:
-        return cls(**options)
-    except TypeError as exc:  # an unknown option: say which codec and what it takes
-        raise ModelError(f"codec {name!r}: {exc}") from None
 
 
 def check_scale(scale: Scale) -> Scale:

@@ -12,7 +12,6 @@ import torch
 from torch import Tensor
 
 from netmodels.codecs.base import (
-    CODECS,
     Codec,
     EncodedFeature,
     Scale,
@@ -41,7 +40,7 @@ class _QuantisedCodec(Codec):
         x = as_feature(x)
         lo, hi, header, header_bits = sample_range(x, self.scale)
         levels = quantize(x, self.bits_per_element, lo, hi).numpy().ravel()
-        return EncodedFeature(self.name, self._code(levels), tuple(x.shape), header, header_bits)
+        return EncodedFeature(self._code(levels), tuple(x.shape), header, header_bits)
 
     def decode(self, encoded: EncodedFeature) -> Tensor:
         count = int(np.prod(encoded.shape))
@@ -56,7 +55,6 @@ class _QuantisedCodec(Codec):
         raise NotImplementedError
 
 
-@CODECS.register("huffman")
 class HuffmanCodec(_QuantisedCodec):
     """n-bit quantisation, then canonical Huffman coding of the levels (alphabet 2^n).
 
@@ -64,7 +62,6 @@ class HuffmanCodec(_QuantisedCodec):
     zero-padded to a byte. Everything the decoder needs besides the range header is in it.
     """
 
-    name = "huffman"
 
     def _code(self, levels: np.ndarray) -> bytes:
         codes, lengths, table = encode_symbols(levels, 1 << self.bits_per_element)
@@ -78,7 +75,6 @@ class HuffmanCodec(_QuantisedCodec):
         return symbols
 
 
-@CODECS.register("rle-huffman")
 class RleHuffmanCodec(_QuantisedCodec):
     """n-bit quantisation, run-length coding of zeros as JPEG codes AC coefficients, then Huffman.
 
@@ -91,7 +87,6 @@ class RleHuffmanCodec(_QuantisedCodec):
     payload = Huffman table + event count (uint32 big-endian) + code and amplitude bits.
     """
 
-    name = "rle-huffman"
 
     def _alphabet(self) -> int:
         return 16 * (self.bits_per_element + 1)

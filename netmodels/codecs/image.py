@@ -7,15 +7,21 @@ from __future__ import annotations
 
 import io
 import math
+from typing import Annotated
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
 
-from netmodels.codecs.base import CODECS, Codec, EncodedFeature, as_feature, sample_range
+from netmodels.codecs.base import Codec, EncodedFeature, as_feature, sample_range
 from netmodels.codecs.quantize import dequantize, quantize
 from splitbase import ModelError
+from splitbase.schema import Bounds
+
+
+# A JPEG quality factor, as option types write it (splitbase.schema).
+JpegQuality = Annotated[int, Bounds(low=1, high=100)]
 
 
 def check_quality(quality: int) -> int:
@@ -68,7 +74,6 @@ def _load(payload: bytes, fmt: str) -> np.ndarray:
         raise ModelError(f"corrupt {fmt} payload: {exc}") from None
 
 
-@CODECS.register("jpeg")
 class JpegFeatureCodec(Codec):
     """Feature -> channels tiled into one grey image, min/max scaled to 0..255, Pillow JPEG.
 
@@ -76,7 +81,6 @@ class JpegFeatureCodec(Codec):
     two float32 values); decode inverts the JPEG, the tiling and the scaling.
     """
 
-    name = "jpeg"
 
     def __init__(self, quality: int = 75, *, optimize: bool = False) -> None:
         # optimize=False: the standard Huffman tables, as a fixed hardware JPEG encoder (004) uses.
@@ -90,7 +94,7 @@ class JpegFeatureCodec(Codec):
         grey = quantize(planes, 8, lo, hi).numpy().astype(np.uint8)
         buf = io.BytesIO()
         Image.fromarray(tile(grey), mode="L").save(buf, format="JPEG", quality=self.quality, optimize=self.optimize)
-        return EncodedFeature(self.name, buf.getvalue(), tuple(x.shape), header, header_bits)
+        return EncodedFeature(buf.getvalue(), tuple(x.shape), header, header_bits)
 
     def decode(self, encoded: EncodedFeature) -> Tensor:
         chw = _as_chw(encoded.shape)
@@ -125,13 +129,12 @@ class _ImageCodec(Codec):
         arr = _as_image(x)
         buf = io.BytesIO()
         Image.fromarray(arr, mode="L" if arr.ndim == 2 else "RGB").save(buf, format=self.format, **self._save_options())
-        return EncodedFeature(self.name, buf.getvalue(), tuple(x.shape))
+        return EncodedFeature(buf.getvalue(), tuple(x.shape))
 
     def decode(self, encoded: EncodedFeature) -> Tensor:
         return _from_image(_load(encoded.payload, self.format), encoded.shape)
 
 
-@CODECS.register("jpeg-image")
 class JpegImageCodec(_ImageCodec):
     """The model input (uint8 C x H x W, C = 1 or 3) as a Pillow JPEG file at a quality factor.
 
@@ -139,7 +142,6 @@ class JpegImageCodec(_ImageCodec):
     (0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0).
     """
 
-    name = "jpeg-image"
     format = "JPEG"
 
     def __init__(self, quality: int = 75, *, subsampling: int | None = None) -> None:
@@ -155,11 +157,9 @@ class JpegImageCodec(_ImageCodec):
         return options
 
 
-@CODECS.register("png-image")
 class PngImageCodec(_ImageCodec):
     """The model input (uint8 C x H x W, C = 1 or 3) as a lossless Pillow PNG file."""
 
-    name = "png-image"
     format = "PNG"
     lossless = True
 

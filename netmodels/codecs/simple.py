@@ -6,7 +6,6 @@ import torch
 from torch import Tensor
 
 from netmodels.codecs.base import (
-    CODECS,
     Codec,
     EncodedFeature,
     Scale,
@@ -20,16 +19,14 @@ from netmodels.codecs.quantize import check_bits, dequantize, quantize
 from splitbase import ModelError
 
 
-@CODECS.register("none")
 class RawCodec(Codec):
     """The feature as raw float32 (little-endian): 32 bits per element, no header. Lossless."""
 
-    name = "none"
     lossless = True
 
     def encode(self, x: Tensor) -> EncodedFeature:
         x = as_feature(x)
-        return EncodedFeature(self.name, x.numpy().astype("<f4").tobytes(), tuple(x.shape))
+        return EncodedFeature(x.numpy().astype("<f4").tobytes(), tuple(x.shape))
 
     def decode(self, encoded: EncodedFeature) -> Tensor:
         count = int(np.prod(encoded.shape))
@@ -39,7 +36,6 @@ class RawCodec(Codec):
         return torch.from_numpy(values.reshape(encoded.shape))
 
 
-@CODECS.register("quant")
 class QuantCodec(Codec):
     """n-bit uniform quantisation (paper 000 section III.B's quantiser over [lo, hi]), bit-packed.
 
@@ -47,7 +43,6 @@ class QuantCodec(Codec):
     Lossy on a float feature; exact on a feature that already lies on the quantiser's grid.
     """
 
-    name = "quant"
 
     def __init__(self, bits: int = 8, *, scale: Scale = "minmax") -> None:
         self.bits_per_element = check_bits(bits)
@@ -58,7 +53,7 @@ class QuantCodec(Codec):
         lo, hi, header, header_bits = sample_range(x, self.scale)
         levels = quantize(x, self.bits_per_element, lo, hi).numpy().ravel()
         payload = pack_fixed(levels, self.bits_per_element)
-        return EncodedFeature(self.name, payload, tuple(x.shape), header, header_bits)
+        return EncodedFeature(payload, tuple(x.shape), header, header_bits)
 
     def decode(self, encoded: EncodedFeature) -> Tensor:
         count = int(np.prod(encoded.shape))

@@ -1,47 +1,35 @@
 """Split-computing methods: what is added at a split point and how it is trained.
 
 Registry `METHODS` (classes; `get_method(name)` gives an instance): "none" (plain split),
-"bottlenetpp" (BottleNet++, paper 000), "bottlenet" (BottleNet, JPEG compression-aware).
+"bottlenetpp" (BottleNet++, paper 000), "bottlenet" (BottleNet, JPEG compression-aware, paper
+000's baseline), "threestep" (the three-step framework, papers 001/003), "twostep" (2-step
+pruning, their baseline), "bottlefit" (BottleFit, paper 002), "autoencoder" (its comparison),
+"edgehost" (edge-host feature coding, paper 004). The hooks a method implements and their call
+order are in netmodels.methods.base; the layers methods share are in netmodels.methods.parts,
+the distillation and reconstruction losses in netmodels.methods.losses.
 """
 from __future__ import annotations
 
-from netmodels.methods import bottlenet, bottlenetpp, plain  # noqa: F401 - registers the methods
-from netmodels.methods import threestep, twostep  # noqa: F401 - registers the methods
-from netmodels.methods import autoencoder, bottlefit, edgehost  # noqa: F401 - registers the methods
+# One import line a method: importing its module registers it.
+from netmodels.methods import plain  # noqa: F401
+from netmodels.methods import bottlenetpp  # noqa: F401
+from netmodels.methods import bottlenet  # noqa: F401
+from netmodels.methods import threestep  # noqa: F401
+from netmodels.methods import twostep  # noqa: F401
+from netmodels.methods import bottlefit  # noqa: F401
+from netmodels.methods import autoencoder  # noqa: F401
+from netmodels.methods import edgehost  # noqa: F401
 from netmodels.methods.base import (
-    ANALOG_BITS_PER_VALUE,
     METHODS,
     PARTS,
+    FeatureMethod,
     Method,
     MethodParts,
+    NoOptions,
     Stage,
     feature_shape_at,
     get_method,
 )
-from netmodels.methods.bottlenet import BottleNet
-from netmodels.methods.bottlenetpp import BottleNetPP
-from netmodels.methods.parts.jpeg_proxy import JpegProxy
-from netmodels.methods.parts.layers import BottleneckPlan, ConvEncoder, DeconvDecoder, conv_macs, deconv_macs
-from netmodels.methods.plain import PlainSplit
-from netmodels.methods.threestep import CodebookQuantizer, ThreeStep
-from netmodels.methods.twostep import TwoStepPruning
 
-__all__ = [
-    "ANALOG_BITS_PER_VALUE",
-    "METHODS",
-    "PARTS",
-    "BottleNet",
-    "BottleNetPP",
-    "BottleneckPlan",
-    "ConvEncoder",
-    "DeconvDecoder",
-    "JpegProxy",
-    "Method",
-    "MethodParts",
-    "PlainSplit",
-    "Stage",
-    "conv_macs",
-    "deconv_macs",
-    "feature_shape_at",
-    "get_method",
-]
+__all__ = ["METHODS", "PARTS", "FeatureMethod", "Method", "MethodParts", "NoOptions", "Stage", "feature_shape_at",
+           "get_method"]

@@ -17,18 +17,19 @@ is 8-bit quantised after training (BQ: 8 bits per element + 40 header bits), els
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
 
 from torch import Tensor, nn
 
 from netmodels.channels import Channel
-from netmodels.methods.base import METHODS, Method, MethodParts, Stage, is_noisy, parameter_count
+from netmodels.methods.base import FLOAT32_BITS, METHODS, FeatureMethod, MethodParts, Stage
 from netmodels.methods.bottlefit import BQ_BITS, BQ_HEADER_BITS, BottleneckQuantizer
-from netmodels.methods.bottlenetpp import conv_bottleneck_reason
+from netmodels.methods.bottlenet import require_reliable
+from netmodels.methods.bottlenetpp import conv_bottleneck_reason, require_ratio
 from netmodels.methods.losses import LossStage, reconstruction_objective
-from netmodels.methods.parts.layers import BottleneckPlan, auto_stride, conv_macs, deconv_macs, plan_bottleneck
+from netmodels.methods.parts.layers import BottleneckPlan, auto_stride, plan_bottleneck
 from netmodels.zoo import UnitModel
-from splitbase import ModelError
+from splitbase.schema import Positive, PositiveInt
 
 LAYERS = 4  # convs in the encoder, deconvs in the decoder (paper 002 section IV-C)
 
@@ -91,59 +92,45 @@ class AutoencoderDecoder(nn.Module):
         return self.layers(y)
 
 
-def encoder_macs(plan: BottleneckPlan) -> int:
-    """MACs per frame of the 4 convs: all produce the H' x W' map."""
-    w, (kernel, _), hw = widths(plan), _first_kernel(plan.stride), plan.sent_shape[1:]
-    return sum(conv_macs(w[i], w[i + 1], (kernel, kernel) if i == 0 else (3, 3), hw) for i in range(LAYERS))
+@dataclass(frozen=True)
+class AutoencoderOptions:
+    stride: PositiveInt | None = None
+    quantize: bool = True
+    finetune: bool = False
+    finetune_lr_scale: Positive = 0.1
+    lr: Positive = 1e-3  # the reconstruction stage's Adam learning rate (002 IV-C: Adam, 0.001)
 
 
-def decoder_macs(plan: BottleneckPlan) -> int:
-    """MACs per frame of the 4 deconvs: all read the H' x W' map."""
-    w, (kernel, _), hw = widths(plan)[::-1], _first_kernel(plan.stride), plan.sent_shape[1:]
-    return sum(deconv_macs(w[i], w[i + 1], (kernel, kernel) if i == LAYERS - 1 else (3, 3), hw)
-               for i in range(LAYERS))
-
-
-@METHODS.register("autoencoder")
-class Autoencoder(Method):
+@METHODS.register()
+class Autoencoder(FeatureMethod):
     """A 4-conv / 4-deconv autoencoder at the split, trained on reconstruction, base model frozen."""
 
     name = "autoencoder"
     description = "autoencoder (4 conv + 4 deconv, BN + ReLU) at the split, reconstruction training (paper 002 IV-C)"
-    # lr: the reconstruction stage's Adam learning rate (002 IV-C: Adam, 0.001)
-    OPTIONS = {"stride": None, "quantize": True, "finetune": False, "finetune_lr_scale": 0.1, "lr": 1e-3}
+    Options = AutoencoderOptions
 
     def applies_to(self, model: UnitModel, split: int, *,
                    feature_shape: tuple[int, ...] | None = None) -> str | None:
         return conv_bottleneck_reason(model, split, feature_shape)
 
     def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
-              channel: Channel, raw_bits_per_element: int, options: Mapping[str, Any]) -> MethodParts:
-        for name in ("quantize", "finetune"):
-            if not isinstance(options[name], bool):
-                raise ModelError(f"method 'autoencoder' option {name} must be true or false, got {options[name]!r}")
-        if compression_ratio is None:
-            raise ModelError("method 'autoencoder' needs a compression_ratio (raw float32 bits / bits sent)")
-        if is_noisy(channel):
-            raise ModelError("method 'autoencoder' assumes a reliable link: use channel 'none'")
-        bits = BQ_BITS if options["quantize"] else 32
-        stride = options["stride"] if options["stride"] is not None else auto_stride(feature_shape)
-        plan = plan_bottleneck(feature_shape, ratio=compression_ratio, bits_per_element=bits,
+              channel: Channel, raw_bits_per_element: int, options: AutoencoderOptions) -> MethodParts:
+        ratio = require_ratio(self.name, compression_ratio)
+        require_reliable(self.name, channel)
+        bits = BQ_BITS if options.quantize else FLOAT32_BITS
+        stride = options.stride if options.stride is not None else auto_stride(feature_shape)
+        plan = plan_bottleneck(feature_shape, ratio=ratio, bits_per_element=bits,
                                raw_bits_per_element=raw_bits_per_element, stride=stride)
-        encoder, decoder = AutoencoderEncoder(plan, quantize=options["quantize"]), AutoencoderDecoder(plan)
-        return MethodParts(
-            encoder, decoder, plan.sent_shape, bits, header_bits=BQ_HEADER_BITS if options["quantize"] else 0,
-            encoder_macs=encoder_macs(plan), decoder_macs=decoder_macs(plan),
-            encoder_params=parameter_count(encoder), decoder_params=parameter_count(decoder),
-        )
+        return MethodParts(AutoencoderEncoder(plan, quantize=options.quantize), AutoencoderDecoder(plan),
+                           plan.sent_shape, bits, header_bits=BQ_HEADER_BITS if options.quantize else 0)
 
-    def stages(self, options: Mapping[str, Any]) -> tuple[Stage, ...]:
+    def stages(self, options: AutoencoderOptions) -> tuple[Stage, ...]:
         # 002 IV-C: "learned with Adam ... initial learning rate of 0.001"
         reconstruction = LossStage("reconstruction", ("encoder", "decoder"), loss=reconstruction_objective,
-                                   overrides={"optimizer": "adam", "lr": float(options["lr"])},
+                                   overrides={"optimizer": "adam", "lr": options.lr},
                                    description="encoder and decoder on reconstruction (mse to the feature), "
                                                "base model frozen, Adam at 1e-3 as 002")
-        if not options["finetune"]:
+        if not options.finetune:
             return (reconstruction,)
-        return (reconstruction, Stage("finetune", None, lr_scale=float(options["finetune_lr_scale"]),
+        return (reconstruction, Stage("finetune", None, lr_scale=options.finetune_lr_scale,
                                       description="every layer fine-tuned on cross-entropy"))

@@ -1,33 +1,42 @@
 """The method family: what a split-computing method adds at a split point and how it is trained.
 
-A `Method` builds the extra modules for one split (`build` -> `MethodParts`: encoder, decoder,
-what is sent and what it costs) and lists its training `stages`; `applies_to` says why a split
-does not suit it. Each stage is run by the one training loop (netmodels.training.train) on the
-candidate's SplitModel, training the parameters of the named parts only.
+Every hook a method may implement is declared here with its default. build_candidate
+(netmodels.candidate.build) calls them in this order, once per candidate:
 
-Order of use (netmodels.candidate.build.build_candidate): check_options -> applies_to -> build; then
-netmodels.recipes.train_candidate runs `stages(options)` in order.
+1. `parse_options(mapping)`: the candidate's options as the method's `Options` (a frozen
+   dataclass; types, choices and bounds checked by splitbase.schema, rules across options by its
+   `check(path)`). Unknown options are errors listing the known ones.
+2. `applies_to(model, split, feature_shape=...)`: None, or why the method cannot run there.
+3. `pruning_steps(sparsity, feature_sparsity)`: the pruning stages to run first, only when the
+   candidate asks for a sparsity; refused for a method with `supports_sparsity = False`.
+4. `build_split(model, split, compression_ratio=..., channel=..., raw_bits_per_element=...,
+   options=...)`: the head, the tail and the `MethodParts` (encoder, decoder, codec proxy, what
+   is sent). `FeatureMethod` implements it for the methods that only add modules at the
+   feature: they implement `build(feature_shape, ...)` instead.
+5. `stages(options)`: the training stages, which netmodels.recipes.train_candidate runs in order
+   after the pruning stages, each by the one training loop on the candidate's SplitModel,
+   training the parameters of the named parts only.
+
+A new method is one file (its class, `name` given once as a class attribute, registered with
+`@METHODS.register()`) plus its import line in netmodels/methods/__init__.py.
 """
 from __future__ import annotations
 
-import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
-import torch
 from torch import nn
 
-from netmodels.channels import Channel, IdealChannel
+from netmodels.channels import Channel
+from netmodels.modules import output_shape
+from netmodels.pruning import PruneStep, head_pruning_steps
 from netmodels.zoo import UnitModel
 from splitbase import ModelError, Registry
+from splitbase.schema import parse
 
 # The parts of a SplitModel a stage can train (None = all of them).
 PARTS = ("head", "encoder", "decoder", "tail")
-
-# Bits counted for one real value sent over the analog AWGN channel: the 32 bits it would take as
-# the float32 the raw feature is counted in. So on AWGN the compression ratio is the reduction in
-# the number of real values, BottleNet++'s "bandwidth reduction" (paper 000, section IV.B).
-ANALOG_BITS_PER_VALUE = 32
 FLOAT32_BITS = 32
 INPUT_IMAGE_BITS = 8
 
@@ -55,17 +64,18 @@ class Stage:
 
 @dataclass
 class MethodParts:
-    """What a method adds at one split point, per frame (batch 1).
+    """What a method adds at one split point.
 
-    encoder: nn.Module called encoder(feature, channel_state) -> z, or -> (z, side) where side
-    is reliable side information (its bits are `header_bits`) passed to decoder(y, side);
-    None sends the feature itself. decoder: nn.Module, y -> restored feature (or (y, side) ->);
-    None passes y on. sent_shape: shape of z (no batch dim). bits_per_element: bits counted per
-    sent element (n for a digital channel, 32 for float32 or an analog real value, 8 for an
-    8-bit image). header_bits: side information per frame. encoder_macs / decoder_macs: MACs
-    per frame of the encoder (device side) and decoder (server side); *_params: parameter
-    counts. codec: name of the netmodels.codecs codec whose real output size replaces the
-    nominal payload when measured (None: the payload size is exact).
+    encoder: nn.Module called encoder(feature, channel_state) -> z, or -> (z, side) where side is
+    reliable side information (its bits are `header_bits`) passed to decoder(y, side); None sends
+    the feature itself. decoder: nn.Module on the server, y -> restored feature (or (y, side) ->);
+    None passes y on. codec: the CODECS name whose real output is sent (its measured size
+    replaces the nominal payload); codec_proxy: the codec's effect on the values inside the
+    training graph (straight-through gradient), which the real codec replaces when deployed
+    (None: nothing between channel and decoder). sent_shape: shape of z (no batch dim).
+    bits_per_element: bits counted per sent element (n for a digital channel, 32 for float32 or
+    an analog real value, 8 for an 8-bit image). header_bits: side information per frame.
+    MACs and parameter counts are not stated here: the candidate's profile traces the parts.
     """
 
     encoder: nn.Module | None
@@ -73,52 +83,68 @@ class MethodParts:
     sent_shape: tuple[int, ...]
     bits_per_element: int
     header_bits: int = 0
-    encoder_macs: int = 0
-    decoder_macs: int = 0
-    encoder_params: int = 0
-    decoder_params: int = 0
     codec: str | None = None
     codec_options: dict[str, Any] = field(default_factory=dict)
+    codec_proxy: nn.Module | None = None
 
 
-class Method:
-    """Base class of split-computing methods; subclasses are registered in METHODS by `name`.
+@dataclass(frozen=True)
+class NoOptions:
+    """A method without options."""
 
-    OPTIONS: the method's options and their defaults (an unknown option is a ModelError listing
-    them). Subclasses implement `build` and `stages`, and may refine `applies_to`.
-    """
+
+class Method(ABC):
+    """Base class of split-computing methods (the hooks and their order: module docstring)."""
 
     name: ClassVar[str]
     description: ClassVar[str]
-    OPTIONS: ClassVar[Mapping[str, Any]] = {}
-    needs_baseline: ClassVar[bool] = True  # starts from the cached, trained base model
+    Options: ClassVar[type] = NoOptions
+    # A method whose build replaces head layers (BottleFit) cannot be pruned: the pruning stages
+    # re-install the pruned model's own head after training.
+    supports_sparsity: ClassVar[bool] = True
 
-    def check_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
-        """options merged over OPTIONS; ModelError naming unknown ones."""
-        unknown = sorted(set(options) - set(self.OPTIONS))
-        if unknown:
-            known = ", ".join(sorted(self.OPTIONS)) or "none"
-            raise ModelError(f"method {self.name!r} has no option {', '.join(unknown)} (options: {known})")
-        return {**self.OPTIONS, **options}
+    def parse_options(self, options: Mapping[str, Any], *, path: str | None = None) -> Any:
+        """`options` as the method's Options; ModelError naming the option (under `path`)."""
+        return parse(self.Options, dict(options), path or f"method {self.name!r} options", error=ModelError)
 
     def applies_to(self, model: UnitModel, split: int, *,
                    feature_shape: tuple[int, ...] | None = None) -> str | None:
         """None if the method can run at split point `split` of `model`, else the reason why not."""
         return None
 
-    def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
-              channel: Channel, raw_bits_per_element: int, options: Mapping[str, Any]) -> MethodParts:
-        """The extra modules for a feature of `feature_shape` (no batch dim) sent over `channel`.
+    def pruning_steps(self, sparsity: float, feature_sparsity: float) -> tuple[PruneStep, ...]:
+        """The pruning stages of a candidate with these sparsities: by default one stage pruning
+        the head (papers 001/003 step 2)."""
+        return head_pruning_steps(sparsity, feature_sparsity)
+
+    @abstractmethod
+    def build_split(self, model: UnitModel, split: int, *, compression_ratio: float | None, channel: Channel,
+                    raw_bits_per_element: int, options: Any) -> tuple[nn.Module, nn.Module, MethodParts]:
+        """(head, tail, parts) at `split` of `model` (the candidate's private copy).
 
         compression_ratio: the requested ratio (raw bits / bits sent; None = the method's
-        default); the achieved one is computed from the returned parts, never assumed.
+        default); the achieved one is computed from the parts, never assumed.
         raw_bits_per_element: 32 (a float32 feature) or 8 (the input image, k = -1).
         """
-        raise NotImplementedError
 
-    def stages(self, options: Mapping[str, Any]) -> tuple[Stage, ...]:
+    def stages(self, options: Any) -> tuple[Stage, ...]:
         """Training stages run in order after the base model (step 1, the cached baseline)."""
-        raise NotImplementedError
+        return ()
+
+
+class FeatureMethod(Method):
+    """A method that adds modules at the feature only: the head and tail are the model's own."""
+
+    @abstractmethod
+    def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
+              channel: Channel, raw_bits_per_element: int, options: Any) -> MethodParts:
+        """The parts for a feature of `feature_shape` (no batch dim) sent over `channel`."""
+
+    def build_split(self, model: UnitModel, split: int, *, compression_ratio: float | None, channel: Channel,
+                    raw_bits_per_element: int, options: Any) -> tuple[nn.Module, nn.Module, MethodParts]:
+        parts = self.build(feature_shape_at(model, split), compression_ratio=compression_ratio, channel=channel,
+                           raw_bits_per_element=raw_bits_per_element, options=options)
+        return model.head(split), model.tail(split), parts
 
 
 METHODS: Registry[type[Method]] = Registry("method", error=ModelError)
@@ -130,41 +156,10 @@ def get_method(name: str) -> Method:
 
 
 def feature_shape_at(model: UnitModel, split: int) -> tuple[int, ...]:
-    """Shape (no batch dim) of the tensor sent at split point `split`: one zero frame through the head."""
-    if split == -1:
-        return tuple(model.input_shape)
-    head = model.head(split)
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else torch.device("cpu")
-    modes = [(m, m.training) for m in head.modules()]
-    head.eval()
-    try:
-        with torch.no_grad():
-            out = head(torch.zeros(1, *model.input_shape, device=device))
-    finally:
-        for m, mode in modes:
-            m.training = mode
-    return tuple(out.shape[1:])
-
-
-def channel_bits_per_element(channel: Channel, raw_bits_per_element: int = FLOAT32_BITS) -> int:
-    """Bits counted per element sent on `channel`: the raw width on the ideal channel, n bits on a
-    digital one, ANALOG_BITS_PER_VALUE per real value on the analog AWGN channel.
-    """
-    if isinstance(channel, IdealChannel):
-        return raw_bits_per_element
-    if channel.unit == "real":
-        return ANALOG_BITS_PER_VALUE
-    return int(channel.bits)
-
-
-def is_noisy(channel: Channel) -> bool:
-    return not isinstance(channel, IdealChannel)
-
-
-def elements(shape: tuple[int, ...]) -> int:
-    return math.prod(int(s) for s in shape)
+    """Shape (no batch dim) of the tensor sent at split point `split` (the input for k = -1)."""
+    return tuple(model.input_shape) if split == -1 else output_shape(model.head(split), model.input_shape)
 
 
 def parameter_count(module: nn.Module | None) -> int:
     return 0 if module is None else sum(p.numel() for p in module.parameters())
+

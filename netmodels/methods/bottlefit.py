@@ -28,29 +28,22 @@ or "kd" (eq. 6, alpha 0.5, tau 1) then fine-tunes deconv and tail, the head froz
 "conventional" (CE end to end), "kd" (KD end to end), "hnd" (head + deconv distilled at the
 split only).
 
-The reshaped head is `candidate.module.head`; trace it to price the device side. The deconv is
-the decoder (server side): its MACs are the profile's decoder_macs; encoder_macs is 0 (the
-quantiser multiplies nothing).
+The reshaped head is `candidate.module.head`, the deconv the decoder (server side), the quantiser
+the encoder; the candidate's profile traces them like any other part.
 """
 from __future__ import annotations
 
 import copy
 import functools
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
 from netmodels.channels import Channel
-from netmodels.methods.base import (
-    METHODS,
-    Method,
-    MethodParts,
-    Stage,
-    feature_shape_at,
-    is_noisy,
-    parameter_count,
-)
+from netmodels.methods.base import FLOAT32_BITS, METHODS, Method, Stage, feature_shape_at
+from netmodels.methods.bottlenet import require_reliable
 from netmodels.methods.losses import DistillParts, LossStage, ghnd_objective, hnd_objective, kd_objective
 from netmodels.methods.parts.inject import (
     InjectionSite,
@@ -63,11 +56,10 @@ from netmodels.methods.parts.layers import auto_stride
 from netmodels.zoo import UnitModel
 from netmodels.zoo.base import unit_shapes
 from splitbase import ModelError
+from splitbase.schema import Fraction, Positive, PositiveInt
 
 BQ_BITS = 8
 BQ_HEADER_BITS = 32 + 8  # per frame: the float32 scale and the 8-bit zero point
-FLOAT_BITS = 32
-TRAININGS = ("bottlefit", "conventional", "kd", "hnd")
 
 
 def quantize_per_tensor(x: Tensor, bits: int = BQ_BITS) -> tuple[Tensor, Tensor, Tensor]:
@@ -117,32 +109,7 @@ class BottleneckQuantizer(nn.Module):
         return f"bits={self.bits}"
 
 
-def _check_options(options: Mapping[str, Any]) -> None:
-    def fail(name: str, expected: str) -> None:
-        raise ModelError(f"method 'bottlefit' option {name} must be {expected}, got {options[name]!r}")
-
-    for name in ("channels", "stride"):
-        value = options[name]
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            fail(name, "a positive integer or null")
-    if options["training"] not in TRAININGS:
-        fail("training", " | ".join(TRAININGS))
-    if options["finetune"] not in ("ft", "kd"):
-        fail("finetune", "ft (cross-entropy) | kd")
-    for name in ("quantize", "freeze_encoder"):
-        if not isinstance(options[name], bool):
-            fail(name, "true or false")
-    if not (isinstance(options["alpha"], (int, float)) and 0.0 <= options["alpha"] <= 1.0):
-        fail("alpha", "a number in [0, 1]")
-    for name in ("tau", "finetune_lr_scale"):
-        if not (isinstance(options[name], (int, float)) and options[name] > 0):
-            fail(name, "a positive number")
-    units = options["ghnd_units"]
-    if units is not None and (isinstance(units, str) or not all(isinstance(u, str) for u in units)):
-        fail("ghnd_units", "a list of unit names or null")
-
-
-def matched_units(model: UnitModel, split: int, names: Any) -> tuple[int, ...]:
+def matched_units(model: UnitModel, split: int, names: tuple[str, ...] | None) -> tuple[int, ...]:
     """Teacher units after `split` whose outputs GHND matches: the named ones, or by default the
     last unit at each spatial resolution among the later units with a C x H x W output (ResNet:
     the end of each stage, layer2.1, layer3.1, ... as torchdistill's GHND configurations match;
@@ -158,17 +125,28 @@ def matched_units(model: UnitModel, split: int, names: Any) -> tuple[int, ...]:
     return tuple(j for j in maps if j + 1 not in maps or shapes[j + 1][1:] != shapes[j][1:])
 
 
-@METHODS.register("bottlefit")
+@dataclass(frozen=True)
+class BottleFitOptions:
+    channels: PositiveInt | None = None
+    stride: PositiveInt | None = None
+    quantize: bool = True
+    training: Literal["bottlefit", "conventional", "kd", "hnd"] = "bottlefit"
+    finetune: Literal["ft", "kd"] = "ft"
+    freeze_encoder: bool = True
+    alpha: Fraction = 0.5
+    tau: Positive = 1.0
+    ghnd_units: tuple[str, ...] | None = None
+    finetune_lr_scale: Positive = 0.1
+    ghnd_lr: Positive = 1e-3  # stage 1's Adam learning rate (002 IV-A: 0.001)
+
+
+@METHODS.register()
 class BottleFit(Method):
     """BottleFit: bottleneck injected into the head's convs, deconv in the tail, GHND then FT/KD."""
 
     name = "bottlefit"
     description = "BottleFit: head convs reshaped to a C'-channel bottleneck + tail deconv, GHND -> FT/KD (paper 002)"
-    OPTIONS = {"channels": None, "stride": None, "quantize": True, "training": "bottlefit", "finetune": "ft",
-               "freeze_encoder": True, "alpha": 0.5, "tau": 1.0, "ghnd_units": None, "finetune_lr_scale": 0.1,
-               "ghnd_lr": 1e-3}  # stage 1's Adam learning rate (002 IV-A: 0.001)
-    # Pruning stages re-install the pruned model's own head after training, which would undo the
-    # reshaped head: a bottleneck-injected candidate is not pruned (netmodels.candidate.build reads this).
+    Options = BottleFitOptions
     supports_sparsity = False
 
     def applies_to(self, model: UnitModel, split: int, *,
@@ -183,40 +161,31 @@ class BottleFit(Method):
         site = locate_bottleneck(list(model.head(split)), model.unit_names)
         return site if isinstance(site, str) else None
 
-    def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
-              channel: Channel, raw_bits_per_element: int, options: Mapping[str, Any]) -> MethodParts:
-        raise ModelError("method 'bottlefit' reshapes the head's convolutions, so it is built from the model: "
-                         "call build_split(model, split, ...) (netmodels.candidate.build.build_candidate does)")
-
     def build_split(self, model: UnitModel, split: int, *, compression_ratio: float | None, channel: Channel,
-                    raw_bits_per_element: int, options: Mapping[str, Any]) -> tuple[nn.Module, nn.Module, DistillParts]:
+                    raw_bits_per_element: int, options: BottleFitOptions) -> tuple[nn.Module, nn.Module, DistillParts]:
         """(reshaped head, tail, parts) at `split` of `model` (the candidate's private copy; its
         head units at the bottleneck are replaced, not changed in place). The teacher in the
         parts is a frozen copy of `model` as it came in (the base model).
         """
-        _check_options(options)
-        if is_noisy(channel):
-            raise ModelError("method 'bottlefit' assumes a reliable link: use channel 'none'")
+        require_reliable(self.name, channel)
         site = locate_bottleneck(list(model.head(split)), model.unit_names)
         if isinstance(site, str):
             raise ModelError(f"method 'bottlefit' does not apply at {model.split_name(split)!r}: {site}")
         feature = feature_shape_at(model, split)
-        stride = options["stride"] if options["stride"] is not None else auto_stride(feature)
-        bits = BQ_BITS if options["quantize"] else FLOAT_BITS
+        stride = options.stride if options.stride is not None else auto_stride(feature)
+        bits = BQ_BITS if options.quantize else FLOAT32_BITS
         channels = self._channels(model, split, site, feature, stride, compression_ratio, bits,
-                                  raw_bits_per_element, options["channels"])
+                                  raw_bits_per_element, options.channels)
         units = list(model.head(split))
         head = inject_bottleneck(units, site, channels=channels, stride=stride)
         sent = dry_run(head, model, what=f"bottleneck stride {stride}")
         decoder = RestoreDeconv(sent, feature, activation=site.activation)
-        encoder = BottleneckQuantizer() if options["quantize"] else None
+        encoder = BottleneckQuantizer() if options.quantize else None
         # The teacher (GHND, HND, KD) is the model as it came in: the base model, frozen.
-        teacher = None if options["training"] == "conventional" else _frozen_copy(model)
+        teacher = None if options.training == "conventional" else _frozen_copy(model)
         parts = DistillParts(
-            encoder, decoder, sent, bits, header_bits=BQ_HEADER_BITS if options["quantize"] else 0,
-            encoder_macs=0, decoder_macs=decoder.macs(), encoder_params=0, decoder_params=parameter_count(decoder),
-            teacher=teacher, split_index=split,
-            matched_units=matched_units(model, split, options["ghnd_units"]),
+            encoder, decoder, sent, bits, header_bits=BQ_HEADER_BITS if options.quantize else 0,
+            teacher=teacher, split_index=split, matched_units=matched_units(model, split, options.ghnd_units),
         )
         return head, model.tail(split), parts
 
@@ -249,10 +218,9 @@ class BottleFit(Method):
                              "(or stride 1, or quantize false)")
         return channels
 
-    def stages(self, options: Mapping[str, Any]) -> tuple[Stage, ...]:
-        _check_options(options)
-        kd = functools.partial(kd_objective, alpha=float(options["alpha"]), tau=float(options["tau"]))
-        training = options["training"]
+    def stages(self, options: BottleFitOptions) -> tuple[Stage, ...]:
+        kd = functools.partial(kd_objective, alpha=options.alpha, tau=options.tau)
+        training = options.training
         if training == "conventional":
             return (Stage("ce", None, description="baseline: the bottleneck-injected model trained end to end on CE"),)
         if training == "kd":
@@ -262,11 +230,11 @@ class BottleFit(Method):
                               description="baseline: head + deconv distilled at the split only (HND)"),)
         # 002 IV-A: stage 1 with Adam, stage 2 with SGD, both from a learning rate of 0.001
         ghnd = LossStage("ghnd", ("head", "decoder"), loss=ghnd_objective,
-                         overrides={"optimizer": "adam", "lr": float(options["ghnd_lr"])},
+                         overrides={"optimizer": "adam", "lr": options.ghnd_lr},
                          description="stage 1: head + deconv on GHND (Adam at 1e-3), later units frozen")
-        trainable = ("decoder", "tail") if options["freeze_encoder"] else None
-        scale = float(options["finetune_lr_scale"])
-        if options["finetune"] == "kd":
+        trainable = ("decoder", "tail") if options.freeze_encoder else None
+        scale = options.finetune_lr_scale
+        if options.finetune == "kd":
             second: Stage = LossStage("kd", trainable, lr_scale=scale, loss=kd,
                                       description="stage 2: fine-tuning on KD")
         else:

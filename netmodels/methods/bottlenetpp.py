@@ -18,19 +18,10 @@ state); stage "finetune" trains every layer at finetune_lr_scale (0.1) times the
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
 
 from netmodels.channels import Channel
-from netmodels.methods.base import (
-    METHODS,
-    Method,
-    MethodParts,
-    Stage,
-    channel_bits_per_element,
-    feature_shape_at,
-    is_noisy,
-    parameter_count,
-)
+from netmodels.methods.base import FLOAT32_BITS, METHODS, FeatureMethod, MethodParts, Stage, feature_shape_at
 from netmodels.methods.parts.layers import (
     ConvEncoder,
     DeconvDecoder,
@@ -40,6 +31,7 @@ from netmodels.methods.parts.layers import (
 )
 from netmodels.zoo import UnitModel
 from splitbase import ModelError
+from splitbase.schema import Positive, PositiveInt
 
 
 def conv_bottleneck_reason(model: UnitModel, split: int, feature_shape: tuple[int, ...] | None) -> str | None:
@@ -53,42 +45,50 @@ def conv_bottleneck_reason(model: UnitModel, split: int, feature_shape: tuple[in
     return None
 
 
-@METHODS.register("bottlenetpp")
-class BottleNetPP(Method):
+def require_ratio(method: str, compression_ratio: float | None) -> float:
+    """The requested ratio, or the ModelError of a method that sizes its encoder by one."""
+    if compression_ratio is None:
+        raise ModelError(f"method {method!r} needs a compression_ratio (raw float32 bits / bits sent)")
+    return compression_ratio
+
+
+@dataclass(frozen=True)
+class BottleNetPPOptions:
+    stride: PositiveInt | None = None
+    channel_state_input: bool | None = None
+    finetune: bool = True
+    finetune_lr_scale: Positive = 0.1
+
+
+@METHODS.register()
+class BottleNetPP(FeatureMethod):
     """BottleNet++: learned joint source-channel coding at the split, trained in three steps."""
 
     name = "bottlenetpp"
     description = "BottleNet++: conv encoder + channel layer + deconv decoder, 3-step training (paper 000)"
-    OPTIONS = {"stride": None, "channel_state_input": None, "finetune": True, "finetune_lr_scale": 0.1}
+    Options = BottleNetPPOptions
 
     def applies_to(self, model: UnitModel, split: int, *,
                    feature_shape: tuple[int, ...] | None = None) -> str | None:
         return conv_bottleneck_reason(model, split, feature_shape)
 
     def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
-              channel: Channel, raw_bits_per_element: int, options: Mapping[str, Any]) -> MethodParts:
-        if compression_ratio is None:
-            raise ModelError("method 'bottlenetpp' needs a compression_ratio (raw float32 bits / bits sent)")
-        bits = channel_bits_per_element(channel)
-        stride = options["stride"] if options["stride"] is not None else auto_stride(feature_shape)
-        plan = plan_bottleneck(feature_shape, ratio=compression_ratio, bits_per_element=bits,
+              channel: Channel, raw_bits_per_element: int, options: BottleNetPPOptions) -> MethodParts:
+        ratio = require_ratio(self.name, compression_ratio)
+        bits = channel.bits_per_element(FLOAT32_BITS)
+        stride = options.stride if options.stride is not None else auto_stride(feature_shape)
+        plan = plan_bottleneck(feature_shape, ratio=ratio, bits_per_element=bits,
                                raw_bits_per_element=raw_bits_per_element, stride=stride)
-        state_input = options["channel_state_input"]
-        state_input = is_noisy(channel) if state_input is None else bool(state_input)
+        state_input = channel.noisy if options.channel_state_input is None else options.channel_state_input
         offset, scale = state_normalisation(channel)
         encoder = ConvEncoder(plan, state_input=state_input, state_offset=offset, state_scale=scale)
-        decoder = DeconvDecoder(plan)
-        return MethodParts(
-            encoder, decoder, plan.sent_shape, bits,
-            encoder_macs=plan.encoder_macs(int(state_input)), decoder_macs=plan.decoder_macs(),
-            encoder_params=parameter_count(encoder), decoder_params=parameter_count(decoder),
-        )
+        return MethodParts(encoder, DeconvDecoder(plan), plan.sent_shape, bits)
 
-    def stages(self, options: Mapping[str, Any]) -> tuple[Stage, ...]:
+    def stages(self, options: BottleNetPPOptions) -> tuple[Stage, ...]:
         codec = Stage("codec", ("encoder", "decoder"),
                       description="step 2: encoder and decoder alone over the channel's training range, "
                                   "head and tail frozen")
-        if not options["finetune"]:
+        if not options.finetune:
             return (codec,)
-        return (codec, Stage("finetune", None, lr_scale=float(options["finetune_lr_scale"]),
+        return (codec, Stage("finetune", None, lr_scale=options.finetune_lr_scale,
                              description="step 3: every layer fine-tuned at a low learning rate"))

@@ -27,19 +27,21 @@ partition (the head) stays as it is: its weights and batch-norm statistics do no
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import torch
 from torch import Tensor, nn
 
 from netmodels.channels import Channel
 from netmodels.codecs.entropy import MAX_ENTROPY_BITS
-from netmodels.codecs.image import check_quality
-from netmodels.methods.base import METHODS, Method, MethodParts, Stage, is_noisy
+from netmodels.codecs.image import JpegQuality, check_quality
+from netmodels.methods.base import METHODS, FeatureMethod, MethodParts, Stage
+from netmodels.methods.bottlenet import require_reliable
 from netmodels.methods.parts.jpeg_proxy import JpegProxy
 from splitbase import ModelError
+from splitbase.schema import Bounds, Positive
 
-CODECS = ("jpeg", "rle-huffman")
 DEFAULT_QUALITY = 75
 DEFAULT_TRAIN_QUALITY = (30, 35)  # paper 004: QF drawn in 30..35 for split re-training
 DEFAULT_BITS = 8
@@ -73,11 +75,6 @@ class JpegLink(nn.Module):
             quality = int(torch.randint(low, high + 1, ()).item())
         return self.proxies[str(quality)](y.reshape(y.shape[0], *_chw(tuple(y.shape[1:])))).reshape(y.shape)
 
-    @property
-    def deployed(self) -> nn.Module:
-        """What runs on the server once the real JPEG file is decoded: nothing more."""
-        return nn.Identity()
-
     def extra_repr(self) -> str:
         return f"quality={self.quality}, train_quality={self.train_quality}"
 
@@ -107,79 +104,75 @@ class QuantLink(nn.Module):
             out = lo + levels / top * span
         return y + (out.to(y.dtype) - y).detach()
 
-    @property
-    def deployed(self) -> nn.Module:
-        """What runs on the server once the codec's levels are decoded: nothing more."""
-        return nn.Identity()
-
     def extra_repr(self) -> str:
         return f"bits={self.bits}"
 
 
-def resolve_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The options with the codec's defaults filled in; ModelError for a setting the codec does
-    not take (quality / train_quality with rle-huffman, bits with jpeg) or a bad value.
-    """
-    out = dict(options)
-    codec = out["codec"]
-    if codec not in CODECS:
-        raise ModelError(f"method 'edgehost' option codec must be {' or '.join(CODECS)}, got {codec!r}")
-    if not isinstance(out["retrain"], bool):
-        raise ModelError(f"method 'edgehost' option retrain must be true or false, got {out['retrain']!r}")
-    if not (isinstance(out["lr_scale"], (int, float)) and out["lr_scale"] > 0):
-        raise ModelError(f"method 'edgehost' option lr_scale must be a positive number, got {out['lr_scale']!r}")
-    wrong = [k for k in (("quality", "train_quality") if codec == "rle-huffman" else ("bits",)) if out[k] is not None]
-    if not out["retrain"] and out["train_quality"] is not None:
-        wrong.append("train_quality (retrain is false)")
-    if wrong:
-        raise ModelError(f"method 'edgehost' with codec {codec!r} takes no {', '.join(wrong)}")
-    if codec == "jpeg":
-        out["quality"] = check_quality(DEFAULT_QUALITY if out["quality"] is None else out["quality"])
-        train_quality = out["train_quality"] if out["train_quality"] is not None else DEFAULT_TRAIN_QUALITY
-        if (isinstance(train_quality, str) or len(train_quality) != 2
-                or check_quality(train_quality[0]) > check_quality(train_quality[1])):
-            raise ModelError(f"method 'edgehost' option train_quality must be [low, high] in 1..100, "
-                             f"got {train_quality!r}")
-        out["train_quality"] = (int(train_quality[0]), int(train_quality[1])) if out["retrain"] else None
-    else:
-        bits = DEFAULT_BITS if out["bits"] is None else out["bits"]
-        if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= MAX_ENTROPY_BITS:
-            raise ModelError(f"method 'edgehost' option bits must be an integer in 1..{MAX_ENTROPY_BITS}, got {bits!r}")
-        out["bits"] = bits
-    return out
+@dataclass(frozen=True)
+class EdgeHostOptions:
+    codec: Literal["jpeg", "rle-huffman"] = "jpeg"
+    quality: JpegQuality | None = None
+    bits: Annotated[int, Bounds(low=1, high=MAX_ENTROPY_BITS)] | None = None
+    retrain: bool = True
+    train_quality: tuple[JpegQuality, JpegQuality] | None = None
+    lr_scale: Positive = 0.1
+
+    def check(self, path: str) -> None:
+        """A setting the codec does not take (quality / train_quality with rle-huffman, bits with
+        jpeg, train_quality without retraining) is an error, not silently ignored."""
+        wrong = [name for name in (("quality", "train_quality") if self.codec == "rle-huffman" else ("bits",))
+                 if getattr(self, name) is not None]
+        if not self.retrain and self.train_quality is not None:
+            wrong.append("train_quality (retrain is false)")
+        if wrong:
+            raise ModelError(f"{path}: codec {self.codec!r} takes no {', '.join(wrong)}")
+        if self.train_quality is not None and self.train_quality[0] > self.train_quality[1]:
+            raise ModelError(f"{path}.train_quality: must be [low, high] with low <= high, got {list(self.train_quality)}")
+
+    @property
+    def jpeg_quality(self) -> int:
+        return DEFAULT_QUALITY if self.quality is None else self.quality
+
+    @property
+    def quant_bits(self) -> int:
+        return DEFAULT_BITS if self.bits is None else self.bits
+
+    @property
+    def retrain_quality(self) -> tuple[int, int] | None:
+        """The QF range split re-training draws from (JPEG only), None without re-training."""
+        if not self.retrain or self.codec != "jpeg":
+            return None
+        return DEFAULT_TRAIN_QUALITY if self.train_quality is None else self.train_quality
 
 
-@METHODS.register("edgehost")
-class EdgeHost(Method):
+@METHODS.register()
+class EdgeHost(FeatureMethod):
     """Edge-host partitioning: the feature coded by RLE + Huffman or JPEG, tail re-trained on JPEG features."""
 
     name = "edgehost"
     description = "edge-host: feature coded by RLE+Huffman (lossless) or JPEG at a QF, split re-training (paper 004)"
-    OPTIONS = {"codec": "jpeg", "quality": None, "bits": None, "retrain": True, "train_quality": None,
-               "lr_scale": 0.1}
+    Options = EdgeHostOptions
 
     def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
-              channel: Channel, raw_bits_per_element: int, options: Mapping[str, Any]) -> MethodParts:
-        opts = resolve_options(options)
+              channel: Channel, raw_bits_per_element: int, options: EdgeHostOptions) -> MethodParts:
         if compression_ratio is not None:
             raise ModelError("method 'edgehost' measures its compression ratio from the codec's real output and "
                              "takes no compression_ratio (set the option quality instead)")
-        if is_noisy(channel):
-            raise ModelError("method 'edgehost' codes the feature for a reliable link: use channel 'none'")
-        if opts["codec"] == "jpeg":
-            decoder: nn.Module = JpegLink(opts["quality"], opts["train_quality"])
-            bits, codec_options = JPEG_INPUT_BITS, {"quality": opts["quality"]}
+        require_reliable(self.name, channel)
+        if options.codec == "jpeg":
+            proxy: nn.Module = JpegLink(options.jpeg_quality, options.retrain_quality)
+            bits, codec_options = JPEG_INPUT_BITS, {"quality": options.jpeg_quality}
         else:
-            decoder = QuantLink(opts["bits"])
-            bits, codec_options = opts["bits"], {"bits": opts["bits"]}
-        return MethodParts(None, decoder, tuple(feature_shape), bits, header_bits=MINMAX_HEADER_BITS,
-                           codec=opts["codec"], codec_options=codec_options)
+            proxy = QuantLink(options.quant_bits)
+            bits, codec_options = options.quant_bits, {"bits": options.quant_bits}
+        return MethodParts(None, None, tuple(feature_shape), bits, header_bits=MINMAX_HEADER_BITS,
+                           codec=options.codec, codec_options=codec_options, codec_proxy=proxy)
 
-    def stages(self, options: Mapping[str, Any]) -> tuple[Stage, ...]:
-        opts = resolve_options(options)
-        if not opts["retrain"]:
+    def stages(self, options: EdgeHostOptions) -> tuple[Stage, ...]:
+        if not options.retrain:
             return ()
-        what = (f"JPEG at a QF drawn per batch in {opts['train_quality'][0]}..{opts['train_quality'][1]}"
-                if opts["codec"] == "jpeg" else f"{opts['bits']}-bit quantised features")
-        return (Stage("split-retrain", ("tail",), lr_scale=float(opts["lr_scale"]),
+        low_high = options.retrain_quality
+        what = (f"JPEG at a QF drawn per batch in {low_high[0]}..{low_high[1]}" if low_high is not None
+                else f"{options.quant_bits}-bit quantised features")
+        return (Stage("split-retrain", ("tail",), lr_scale=options.lr_scale,
                       description=f"split re-training: the tail alone on {what}, the head fixed"),)

@@ -31,9 +31,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from netmodels.methods.base import MethodParts, Stage
+from netmodels.modules import module_device
+from netmodels.training.plugins import LossFn
 from splitbase import ModelError
 
-LossFn = Callable[[Tensor, Tensor], Tensor]
 # (the candidate's SplitModel, its MethodParts) -> a context manager yielding the stage's loss_fn.
 LossFactory = Callable[[nn.Module, MethodParts], ContextManager[LossFn]]
 
@@ -164,8 +165,7 @@ def _with_teacher(parts: MethodParts) -> tuple[DistillParts, nn.Module]:
 def _follow(teacher: nn.Module, x: Tensor) -> None:
     # The teacher lives outside the trained module, so `train` does not move it: follow the batch
     # (to its device, and to channels_last where the loop runs the student so on CUDA).
-    first = next(teacher.parameters(), None)
-    if first is not None and first.device != x.device:
+    if module_device(teacher) != x.device:
         teacher.to(x.device)
         if x.dim() == 4 and x.device.type == "cuda" and x.is_contiguous(memory_format=torch.channels_last):
             teacher.to(memory_format=torch.channels_last)

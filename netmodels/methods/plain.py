@@ -8,43 +8,43 @@ the option `finetune` adds one that fine-tunes every layer with the channel in t
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
 
 from netmodels.channels import Channel
-from netmodels.methods.base import (
-    METHODS,
-    Method,
-    MethodParts,
-    Stage,
-    channel_bits_per_element,
-    is_noisy,
-)
+from netmodels.methods.base import METHODS, FeatureMethod, MethodParts, Stage
 from netmodels.methods.parts.layers import MinMaxRestore, MinMaxScale
 from splitbase import ModelError
+from splitbase.schema import Positive
 
 SIDE_INFO_BITS = 64  # the sample's min and max, two float32
 
 
-@METHODS.register("none")
-class PlainSplit(Method):
+@dataclass(frozen=True)
+class PlainOptions:
+    finetune: bool = False
+    lr_scale: Positive = 0.1
+
+
+@METHODS.register()
+class PlainSplit(FeatureMethod):
     """Plain split: no encoder; raw float32 on an ideal link, min/max-scaled on a noisy channel."""
 
     name = "none"
     description = "plain split: the feature sent as it is (raw, or quantised / corrupted by the channel)"
-    OPTIONS = {"finetune": False, "lr_scale": 0.1}
+    Options = PlainOptions
 
     def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
-              channel: Channel, raw_bits_per_element: int, options: Mapping[str, Any]) -> MethodParts:
+              channel: Channel, raw_bits_per_element: int, options: PlainOptions) -> MethodParts:
         if compression_ratio is not None:
             raise ModelError("method 'none' sends the feature as it is and takes no compression_ratio "
                              "(its ratio follows from the channel's bits per element)")
-        bits = channel_bits_per_element(channel, raw_bits_per_element)
-        if not is_noisy(channel):
+        bits = channel.bits_per_element(raw_bits_per_element)
+        if not channel.noisy:
             return MethodParts(None, None, tuple(feature_shape), bits)
         return MethodParts(MinMaxScale(), MinMaxRestore(), tuple(feature_shape), bits, header_bits=SIDE_INFO_BITS)
 
-    def stages(self, options: Mapping[str, Any]) -> tuple[Stage, ...]:
-        if not options["finetune"]:
+    def stages(self, options: PlainOptions) -> tuple[Stage, ...]:
+        if not options.finetune:
             return ()
-        return (Stage("finetune", None, lr_scale=float(options["lr_scale"]),
+        return (Stage("finetune", None, lr_scale=options.lr_scale,
                       description="every layer fine-tuned with the channel in the loop"),)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -44,19 +44,12 @@ from torch import Tensor, nn
 
 from netmodels.channels import Channel
 from netmodels.codecs.quantize import check_bits
-from netmodels.methods.base import (
-    METHODS,
-    Method,
-    MethodParts,
-    Stage,
-    channel_bits_per_element,
-    elements,
-    is_noisy,
-    parameter_count,
-)
+from netmodels.methods.base import FLOAT32_BITS, METHODS, FeatureMethod, MethodParts, Stage
+from netmodels.methods.bottlenetpp import require_ratio
 from netmodels.methods.parts.layers import BottleneckPlan
 from netmodels.zoo import UnitModel
 from splitbase import ModelError
+from splitbase.schema import Bounds, Positive, PositiveInt
 
 MAX_CODEBOOK_BITS = 8  # 256 codewords: the soft assignment holds B x D x 2^n distances
 DEFAULT_SOURCE_BITS = 4
@@ -115,13 +108,7 @@ class EncodingPlan:
 
     @property
     def fc_inputs(self) -> int:
-        return elements(self.conv.sent_shape) if self.conv is not None else elements(self.feature_shape)
-
-    def encoder_macs(self) -> int:
-        return (self.conv.encoder_macs() if self.conv is not None else 0) + self.fc_inputs * self.values
-
-    def decoder_macs(self) -> int:
-        return self.values * self.fc_inputs + (self.conv.decoder_macs() if self.conv is not None else 0)
+        return math.prod(self.conv.sent_shape if self.conv is not None else self.feature_shape)
 
 
 def plan_encoding(feature_shape: tuple[int, ...], *, ratio: float, bits_per_element: int,
@@ -130,7 +117,7 @@ def plan_encoding(feature_shape: tuple[int, ...], *, ratio: float, bits_per_elem
     exceeds the FC's inputs (no reduction) or the FC would exceed max_fc_params weights."""
     if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > 0):
         raise ModelError(f"compression ratio must be a positive number, got {ratio!r}")
-    raw_bits = elements(feature_shape) * 32
+    raw_bits = math.prod(feature_shape) * 32
     values = max(1, round(raw_bits / (ratio * bits_per_element)))
     conv = None
     if len(feature_shape) == 3:
@@ -204,46 +191,50 @@ def fc_encoding_reason(model: UnitModel, split: int, feature_shape: tuple[int, .
     return None
 
 
-@METHODS.register("threestep")
-class ThreeStep(Method):
+@dataclass(frozen=True)
+class ThreeStepOptions:
+    bits: Annotated[int, Bounds(low=1, high=MAX_CODEBOOK_BITS)] | None = None
+    reduced_channels: PositiveInt | None = None
+    stride: Literal[1, 2] = 1
+    temperature: Positive = 1.0
+    max_fc_params: PositiveInt = 1 << 24
+    finetune: bool = True
+    finetune_lr_scale: Positive = 0.1
+
+
+@METHODS.register()
+class ThreeStep(FeatureMethod):
     """Three-step framework: pruning (from the candidate's sparsity) + conv/FC encoding + learned coding."""
 
     name = "threestep"
     description = ("three-step framework: channel pruning + conv/FC feature encoding + learned codebook "
                    "or JSCC (papers 001/003)")
-    OPTIONS = {"bits": None, "reduced_channels": None, "stride": 1, "temperature": 1.0,
-               "max_fc_params": 1 << 24, "finetune": True, "finetune_lr_scale": 0.1}
+    Options = ThreeStepOptions
 
     def applies_to(self, model: UnitModel, split: int, *,
                    feature_shape: tuple[int, ...] | None = None) -> str | None:
         return fc_encoding_reason(model, split, feature_shape)
 
     def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
-              channel: Channel, raw_bits_per_element: int, options: Mapping[str, Any]) -> MethodParts:
-        if compression_ratio is None:
-            raise ModelError("method 'threestep' needs a compression_ratio (raw float32 bits / bits sent)")
-        if is_noisy(channel):
-            if options["bits"] is not None:
+              channel: Channel, raw_bits_per_element: int, options: ThreeStepOptions) -> MethodParts:
+        ratio = require_ratio(self.name, compression_ratio)
+        if channel.noisy:
+            if options.bits is not None:
                 raise ModelError("method 'threestep': option bits is for learned source coding on channel 'none'; "
                                  "on a noisy channel (JSCC) the channel's own bits apply")
-            bits, quantizer = channel_bits_per_element(channel), None
+            bits, quantizer = channel.bits_per_element(FLOAT32_BITS), None
         else:
-            bits = DEFAULT_SOURCE_BITS if options["bits"] is None else options["bits"]
-            quantizer = CodebookQuantizer(bits, temperature=float(options["temperature"]))
-        plan = plan_encoding(feature_shape, ratio=compression_ratio, bits_per_element=bits,
-                             reduced_channels=options["reduced_channels"], stride=options["stride"],
-                             max_fc_params=int(options["max_fc_params"]))
-        encoder, decoder = FCEncoder(plan, quantizer=quantizer), FCDecoder(plan)
-        return MethodParts(
-            encoder, decoder, (plan.values,), bits,
-            encoder_macs=plan.encoder_macs(), decoder_macs=plan.decoder_macs(),
-            encoder_params=parameter_count(encoder), decoder_params=parameter_count(decoder),
-        )
+            bits = DEFAULT_SOURCE_BITS if options.bits is None else options.bits
+            quantizer = CodebookQuantizer(bits, temperature=options.temperature)
+        plan = plan_encoding(feature_shape, ratio=ratio, bits_per_element=bits,
+                             reduced_channels=options.reduced_channels, stride=options.stride,
+                             max_fc_params=options.max_fc_params)
+        return MethodParts(FCEncoder(plan, quantizer=quantizer), FCDecoder(plan), (plan.values,), bits)
 
-    def stages(self, options: Mapping[str, Any]) -> tuple[Stage, ...]:
+    def stages(self, options: ThreeStepOptions) -> tuple[Stage, ...]:
         codec = Stage("codec", ("encoder", "decoder"),
                       description="encoder, codebook and decoder alone, head and tail frozen")
-        if not options["finetune"]:
+        if not options.finetune:
             return (codec,)
-        return (codec, Stage("finetune", None, lr_scale=float(options["finetune_lr_scale"]),
+        return (codec, Stage("finetune", None, lr_scale=options.finetune_lr_scale,
                              description="every layer fine-tuned at a low learning rate"))

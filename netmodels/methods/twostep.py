@@ -18,18 +18,20 @@ streams (train_candidate does).
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Literal
 
 from torch import Tensor, nn
 
 from netmodels.channels import Channel
 from netmodels.codecs import fake_quantize
 from netmodels.codecs.entropy import MAX_ENTROPY_BITS
-from netmodels.codecs.quantize import check_bits
-from netmodels.methods.base import FLOAT32_BITS, METHODS, Method, MethodParts, Stage, is_noisy
+from netmodels.methods.base import FLOAT32_BITS, METHODS, FeatureMethod, MethodParts
+from netmodels.methods.bottlenet import require_reliable
 from netmodels.pruning import PruneStep, plan_pruning
 from netmodels.zoo import UnitModel
 from splitbase import ModelError
+from splitbase.schema import Bounds
 
 MAX_SCALE_HEADER_BITS = 32  # the sample's max, one float32
 
@@ -62,13 +64,19 @@ def feature_pruning_reason(model: UnitModel, split: int) -> str | None:
     return None
 
 
-@METHODS.register("twostep")
-class TwoStepPruning(Method):
+@dataclass(frozen=True)
+class TwoStepOptions:
+    codec: Literal["huffman"] | None = None
+    codec_bits: Annotated[int, Bounds(low=1, high=MAX_ENTROPY_BITS)] = 8
+
+
+@METHODS.register()
+class TwoStepPruning(FeatureMethod):
     """2-step pruning: whole network, then the layer before the split; the feature sent raw or Huffman coded."""
 
     name = "twostep"
     description = "2-step pruning (Shi et al.): prune the whole network, then the layer before the split"
-    OPTIONS = {"codec": None, "codec_bits": 8}
+    Options = TwoStepOptions
 
     def applies_to(self, model: UnitModel, split: int, *,
                    feature_shape: tuple[int, ...] | None = None) -> str | None:
@@ -84,20 +92,14 @@ class TwoStepPruning(Method):
         return tuple(steps)
 
     def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
-              channel: Channel, raw_bits_per_element: int, options: Mapping[str, Any]) -> MethodParts:
+              channel: Channel, raw_bits_per_element: int, options: TwoStepOptions) -> MethodParts:
         if compression_ratio is not None:
             raise ModelError("method 'twostep' sends the pruned feature as it is and takes no compression_ratio")
-        if is_noisy(channel):
-            raise ModelError("method 'twostep' assumes a reliable link: use channel 'none'")
-        if options["codec"] is None:
+        require_reliable(self.name, channel)
+        if options.codec is None:
             return MethodParts(None, None, tuple(feature_shape), FLOAT32_BITS)
-        if options["codec"] != "huffman":
-            raise ModelError(f"method 'twostep': codec must be None or 'huffman', got {options['codec']!r}")
-        bits = check_bits(options["codec_bits"], what="codec_bits", high=MAX_ENTROPY_BITS)
-        return MethodParts(None, MaxScaleQuantize(bits), tuple(feature_shape), bits,
-                           header_bits=MAX_SCALE_HEADER_BITS, codec="huffman",
-                           codec_options={"bits": bits, "scale": "max"})
-
-    def stages(self, options: Mapping[str, Any]) -> tuple[Stage, ...]:
-        return ()
+        bits = options.codec_bits
+        return MethodParts(None, None, tuple(feature_shape), bits, header_bits=MAX_SCALE_HEADER_BITS,
+                           codec="huffman", codec_options={"bits": bits, "scale": "max"},
+                           codec_proxy=MaxScaleQuantize(bits))
 

@@ -1,0 +1,9 @@
+"""The one MAC counter: a table of aten operator handlers (ops.py) and the tracer that runs a
+module and attributes every operator's cost to the unit running it (trace.py)."""
+from __future__ import annotations
+
+from netmodels.profiling.ops import FREE_OPS, HANDLERS, OpCount, TensorInfo, count
+from netmodels.profiling.trace import ModelTrace, UnitTrace, trace_model, trace_units
+
+__all__ = ["FREE_OPS", "HANDLERS", "ModelTrace", "OpCount", "TensorInfo", "UnitTrace", "count", "trace_model",
+           "trace_units"]

@@ -84,9 +84,13 @@ HANDLERS: dict[str, Handler] = {
     **_table(no_macs, """
         add add_ sub sub_ mul mul_ div div_ pow neg exp sigmoid sigmoid_ tanh tanh_ clamp clamp_
         relu relu_ hardtanh hardtanh_ leaky_relu leaky_relu_ gelu silu silu_ hardswish hardswish_
-        where rsqrt sqrt abs round round_ floor ceil
+        where rsqrt sqrt abs round round_ floor ceil sign reciprocal log log2 square
+        gt lt ge le eq ne minimum maximum logical_and logical_or logical_not
+        bitwise_and bitwise_or bitwise_xor __and__ __or__ __xor__ __lshift__ __rshift__
+        remainder fmod floor_divide masked_fill masked_fill_ clamp_min clamp_max
+        index index_select gather argmin argmax
         max_pool2d max_pool2d_with_indices avg_pool2d avg_pool3d adaptive_avg_pool2d
-        _adaptive_avg_pool2d adaptive_max_pool2d mean sum amax
+        _adaptive_avg_pool2d adaptive_max_pool2d mean sum amax amin max min
         native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training
         cudnn_batch_norm native_layer_norm native_group_norm
         cat stack constant_pad_nd clone copy_ contiguous native_dropout dropout

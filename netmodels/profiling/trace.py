@@ -1,5 +1,10 @@
 """Tracing a forward pass: every aten operator, costed and attributed to the unit running it.
 
+The one MAC counter of the project: the profile of split points (explorer.profile), the
+candidates' profiles (netmodels.candidate), hence pricing, pruning and methods, all count here,
+through the handler table of netmodels.profiling.ops. Counting at the aten level, a subclass of a
+layer or a functional call is costed like any other operator, never skipped.
+
 `trace_units` is the general engine: it runs any module on any input and adds each operator's
 cost to the registered unit that is running (ops elsewhere are counted as outside). `trace_model`
 traces a whole `UnitModel` and also checks the zoo's hand-named units against what actually
@@ -18,9 +23,10 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from splitbase import ModelError
+from netmodels.modules import eval_mode, module_device
 from netmodels.profiling.ops import OpCount, TensorInfo, count
 from netmodels.zoo import UnitModel
+from splitbase import ModelError, UnsupportedOpError
 
 
 @dataclass
@@ -38,10 +44,21 @@ class UnitTrace:
 
 @dataclass
 class ModelTrace:
+    """Per-unit costs of one traced forward pass. `unsupported`: operators without a handler run
+    inside a unit (name -> calls); `outside`: operators with a cost run outside every unit (a
+    channel layer's noise, a codec proxy); `unsupported_outside`: unhandled ones out there."""
+
     input_shape: tuple[int, ...]
     units: list[UnitTrace]
     unsupported: Counter = field(default_factory=Counter)
     outside: Counter = field(default_factory=Counter)
+    unsupported_outside: Counter = field(default_factory=Counter)
+
+    def require_supported(self, what: str) -> None:
+        """UnsupportedOpError listing the operators without a cost handler inside the units."""
+        if self.unsupported:
+            ops = ", ".join(f"{op} x{n}" for op, n in sorted(self.unsupported.items()))
+            raise UnsupportedOpError(f"{what}: operators without a cost handler: {ops}")
 
 
 class _CostMode(TorchDispatchMode):
@@ -53,6 +70,7 @@ class _CostMode(TorchDispatchMode):
         self.unit: UnitTrace | None = None
         self.outside: Counter = Counter()
         self.unsupported: Counter = Counter()
+        self.unsupported_outside: Counter = Counter()
 
     def _info(self, value: object) -> TensorInfo | None:
         if not isinstance(value, torch.Tensor):
@@ -68,7 +86,7 @@ class _CostMode(TorchDispatchMode):
         outputs = [info for info in map(self._info, tree_flatten(out)[0]) if info is not None]
         cost: OpCount | None = count(name, inputs, outputs, args)
         if cost is None:
-            self.unsupported[name] += 1
+            (self.unsupported if self.unit is not None else self.unsupported_outside)[name] += 1
         elif self.unit is None:
             if cost.macs or cost.read_elements or cost.written_elements:
                 self.outside[name] += 1
@@ -112,16 +130,13 @@ def trace_units(root: nn.Module, run: Callable[[], object], units: Sequence[tupl
     for index, (_, module) in enumerate(units):
         handles.append(module.register_forward_pre_hook(enter(index)))
         handles.append(module.register_forward_hook(leave(index)))
-    was_training = root.training
-    root.eval()
     try:
-        with torch.no_grad(), mode:
+        with eval_mode(root), torch.no_grad(), mode:
             run()
     finally:
         for handle in handles:
             handle.remove()
-        root.train(was_training)
-    return ModelTrace(tuple(input_shape), traces, mode.unsupported, mode.outside)
+    return ModelTrace(tuple(input_shape), traces, mode.unsupported, mode.outside, mode.unsupported_outside)
 
 
 def trace_model(model: UnitModel, input_shape: tuple[int, int, int] | None = None) -> ModelTrace:
@@ -131,8 +146,7 @@ def trace_model(model: UnitModel, input_shape: tuple[int, int, int] | None = Non
     or if work runs outside any unit.
     """
     shape = tuple(input_shape or model.input_shape)
-    first_weight = next(model.parameters(), None)
-    x = torch.zeros((1, *shape), device=first_weight.device if first_weight is not None else "cpu")
+    x = torch.zeros((1, *shape), device=module_device(model))
     units = list(zip(model.unit_names, model.units))
     previous = {"output": x}
 
@@ -159,6 +173,6 @@ def trace_model(model: UnitModel, input_shape: tuple[int, int, int] | None = Non
     repeated = [u.name for u in trace.units if u.calls > 1]
     if repeated:
         raise ModelError(f"unit {repeated[0]!r} runs twice in one forward pass")
-    if trace.outside:
-        raise ModelError(f"operators run outside any unit: {dict(trace.outside)}")
+    if trace.outside or trace.unsupported_outside:
+        raise ModelError(f"operators run outside any unit: {dict(trace.outside + trace.unsupported_outside)}")
     return trace

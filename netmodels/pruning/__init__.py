@@ -8,7 +8,7 @@ weights are set to 0 for the forward pass, so only the unmasked ones are updated
 optimiser step the masked weights are restored to their values at the start of the iteration.
 s_t follows `SparsitySchedule` (linear, or the cubic ramp of Zhu & Gupta 2018, in a few
 increments); at the last step the final masks are taken at s and kept. `ChannelPruner` does this
-through the training loop's step hooks (netmodels.training.loop.StepHooks).
+through the training loop's step hooks (netmodels.training.plugins.StepHooks).
 
 What is prunable (`plan_pruning`), so that a masked channel is exactly zero downstream and can
 be removed physically (conv out-channels, its BatchNorm, the consumer's in-channels):
@@ -34,9 +34,7 @@ Masked = physical: a masked channel has zero conv weights and bias and zero BN s
 so its output is exactly 0 after BN, ReLU and pooling in train and eval mode; removing it
 changes nothing but float summation order (`prune_physically`).
 
-MACs are counted by `forward_macs`, one multiply-accumulate per fused multiply-add (FLOPs = 2
-MACs), as explorer.profile.table counts them: conv K (C/g) R S P Q, transposed conv C_in (C_out/g) R S
-H W, linear in x out.
+MACs of a pruned head are counted like every other module's, by tracing it (netmodels.profiling).
 """
 from __future__ import annotations
 
@@ -44,6 +42,5 @@ from netmodels.pruning.plan import ChannelKeep, CHANNELWISE, FeatureSelect, Prun
 from netmodels.pruning.select import ChannelScatter, ChannelSelect
 from netmodels.pruning.pruner import ChannelPruner, one_shot_keep
 from netmodels.pruning.physical import prune_physically, removed_channels
-from netmodels.pruning.macs import forward_macs
 
-__all__ = ['CHANNELWISE', 'FeatureSelect', 'PrunableLayer', 'PruneStep', 'PruningPlan', 'ScheduleKind', 'Scope', 'SparsitySchedule', 'ZERO_PRESERVING', 'head_pruning_steps', 'plan_pruning', 'pruned_count', 'unit_shapes', 'ChannelScatter', 'ChannelSelect', 'ChannelKeep', 'ChannelPruner', 'one_shot_keep', 'prune_physically', 'removed_channels', 'forward_macs']
+__all__ = ['CHANNELWISE', 'FeatureSelect', 'PrunableLayer', 'PruneStep', 'PruningPlan', 'ScheduleKind', 'Scope', 'SparsitySchedule', 'ZERO_PRESERVING', 'head_pruning_steps', 'plan_pruning', 'pruned_count', 'unit_shapes', 'ChannelScatter', 'ChannelSelect', 'ChannelKeep', 'ChannelPruner', 'one_shot_keep', 'prune_physically', 'removed_channels']

@@ -7,10 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-import torch
 from torch import Tensor, nn
 
-from netmodels.pruning.select import ChannelScatter
 from netmodels.zoo import UnitModel
 from netmodels.zoo.base import unit_shapes
 from netmodels.zoo.resnet import BasicBlock, Bottleneck

@@ -4,7 +4,6 @@ See netmodels.pruning for the method (paper 001/003, section III.C)."""
 from __future__ import annotations
 
 import contextlib
-import copy
 from typing import Iterator
 
 import torch

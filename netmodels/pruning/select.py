@@ -3,7 +3,6 @@
 See netmodels.pruning for the method (paper 001/003, section III.C)."""
 from __future__ import annotations
 
-import copy
 from typing import Sequence
 
 import torch

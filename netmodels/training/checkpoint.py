@@ -19,8 +19,6 @@ previous checkpoint or the new one, never a torn file.
 """
 from __future__ import annotations
 
-import os
-import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from netmodels.modules import UNREADABLE
 from splitbase import StudyError
+from splitbase.files import write_atomic
 
 FORMAT = 1
 
@@ -66,14 +66,7 @@ def _to_tuples(value: Any) -> Any:
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     """Write `payload` to `path` atomically (tmp file, fsync, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save({"format": FORMAT, **payload}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, lambda f: torch.save({"format": FORMAT, **payload}, f))
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -81,7 +74,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+    except UNREADABLE as exc:
         raise StudyError(f"{path}: not a readable training checkpoint ({exc}); delete it to start over") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise StudyError(f"{path}: not a training checkpoint of format {FORMAT}; delete it to start over")

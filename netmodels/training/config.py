@@ -113,6 +113,12 @@ class TrainConfig:
             return self.steps
         return max(1, math.ceil(self.epochs * steps_per_epoch))
 
+    def eval_settings(self, *, device: str | torch.device | None = None) -> dict[str, object]:
+        """The keyword arguments of netmodels.training.evaluate this config implies: batch size,
+        device (or `device`), precision, memory layout and noise seed."""
+        return {"batch_size": self.eval_batch_size, "device": self.device if device is None else device,
+                "bf16": self.bf16, "channels_last": self.channels_last, "seed": self.seed}
+
     def math_fields(self) -> dict[str, object]:
         """The fields that decide what is computed (all but RUNTIME_FIELDS), JSON-ready."""
         return {k: v for k, v in asdict(self).items() if k not in RUNTIME_FIELDS} | {

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
 
 from netmodels.channels import Channel
 from netmodels.data import ImageDataset, eval_batches
+from netmodels.modules import eval_mode
 from netmodels.training.config import resolve_device
 from splitbase import DataError, ModelError
 
@@ -18,18 +19,6 @@ def autocast_context(device: torch.device, bf16: bool) -> contextlib.AbstractCon
     if device.type == "cuda" and bf16:
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
-
-
-@contextlib.contextmanager
-def eval_mode(module: nn.Module) -> Iterator[None]:
-    """Every submodule in eval mode inside; each one's own mode restored after."""
-    modes = [(m, m.training) for m in module.modules()]
-    module.eval()
-    try:
-        yield
-    finally:
-        for m, mode in modes:
-            m.training = mode
 
 
 def evaluate(

@@ -19,17 +19,19 @@ too: on the CPU a resumed run ends with bit-identical weights.
 """
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Iterator
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import nn
+from tqdm.auto import tqdm
 
-from netmodels.data import ImageDataset, train_batches
+from netmodels.data import DeviceBatches, ImageDataset, train_batches
 from netmodels.training.checkpoint import (
     capture_rng,
     check_compatible,
@@ -40,28 +42,11 @@ from netmodels.training.checkpoint import (
 from netmodels.training.config import TrainConfig, resolve_device
 from netmodels.training.evaluate import autocast_context, evaluate
 from netmodels.training.params import Trainable, select_trainable, training_modes
-from netmodels.training.progress import ProgressLine
+from netmodels.training.plugins import LossFn, StepHooks
 from netmodels.training.schedule import build_optimizer, build_scheduler
 from splitbase import DataError
 
-LossFn = Callable[[Tensor, Tensor], Tensor]
-
-
-class StepHooks(Protocol):
-    """Optional callbacks of `train` around each optimiser step (e.g. netmodels.pruning's
-    ChannelPruner, which masks weights before the forward pass and restores them after the step).
-
-    before_step(step, total_steps) runs before the step's forward pass, after_step(step,
-    total_steps) after optimizer.step() and the scheduler step; `step` is 0-based of the run's
-    `total_steps`. Both run under the loop's grad mode, so in-place changes of parameters belong
-    in torch.no_grad(). Batches replayed on a resume are not trained and call neither hook; a
-    checkpoint is written after after_step, so what the hooks leave in the weights is what a
-    resumed run starts from.
-    """
-
-    def before_step(self, step: int, total_steps: int) -> None: ...
-
-    def after_step(self, step: int, total_steps: int) -> None: ...
+PROGRESS_INTERVAL_S = 0.5  # the loss shown beside the bar costs a device sync: at most this often
 
 
 @dataclass
@@ -151,6 +136,96 @@ class _Run:
         self.epoch_step = 0
 
 
+@contextlib.contextmanager
+def _cudnn_autotune(device: torch.device) -> Iterator[None]:
+    """cuDNN benchmark mode on CUDA for the run (every step has one shape: autotune once)."""
+    flag = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = device.type == "cuda" or flag
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = flag
+
+
+def _prepare(module: nn.Module, data: ImageDataset, config: TrainConfig, trainable: Trainable,
+             device: torch.device) -> tuple[_Run, DeviceBatches, list[tuple[str, nn.Parameter]]]:
+    """Module on the device, the batches, the optimiser and the run state (resumed from
+    config.checkpoint_path when that file exists, else freshly seeded)."""
+    channels_last = device.type == "cuda" and config.channels_last
+    module.to(device)
+    if channels_last:
+        module.to(memory_format=torch.channels_last)
+    chosen = select_trainable(module, trainable)
+    n_train = int(data.train_labels.numel())
+    if n_train == 0:
+        raise DataError(f"{data.name}: the training set is empty")
+    batches = train_batches(data, batch_size=min(config.batch_size, n_train), device=device,
+                            crop_padding=config.crop_padding, flip=config.flip, drop_last=True,
+                            channels_last=channels_last, seed=config.seed)
+    total = config.total_steps(len(batches))
+    optimizer = build_optimizer([p for _, p in chosen], config)
+    run = _Run(module, optimizer, build_scheduler(optimizer, config, total), batches.generator,
+               device, config, [n for n, _ in chosen], total)
+    run.identity |= {"dataset": data.name, "train_images": n_train, "steps_per_epoch": len(batches)}
+    path = config.checkpoint_path
+    if path is not None and Path(path).exists():
+        payload = load_checkpoint(path)
+        check_compatible(payload, path, config=run.identity, params=run.names)
+        run.resume(payload)
+    else:
+        seed_everything(config.seed)  # the data generator is seeded by train_batches
+    return run, batches, chosen
+
+
+def _epoch(run: _Run, batches: DeviceBatches) -> Iterator:
+    """The rest of the current epoch's batches: a fresh epoch, or a resumed one with the same
+    permutation and the augmentation draws of the batches already done replayed."""
+    if run.epoch_step == 0:
+        run.epoch_start_state = batches.generator.get_state()
+    else:
+        batches.generator.set_state(run.epoch_start_state)
+    epoch = iter(batches)
+    for _ in range(run.epoch_step):
+        next(epoch)
+    return epoch
+
+
+def _steps(run: _Run, batches: DeviceBatches, forward: nn.Module, loss_fn: LossFn,
+           hooks: StepHooks | None, bar: tqdm) -> int:
+    """Train until the budget is done or config.stop_after_steps stops the run; the images trained."""
+    config, path = run.config, run.config.checkpoint_path
+    images, shown, t0 = 0, 0.0, time.perf_counter()
+    while run.step < run.total:
+        for x, y in _epoch(run, batches):
+            if hooks is not None:
+                hooks.before_step(run.step, run.total)
+            with autocast_context(run.device, config.bf16):
+                loss = loss_fn(forward(x), y)
+            run.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            run.optimizer.step()
+            run.scheduler.step()
+            if hooks is not None:
+                hooks.after_step(run.step, run.total)
+            run.loss_sum += loss.detach().float()
+            run.step, run.epoch_step, images = run.step + 1, run.epoch_step + 1, images + x.shape[0]
+            bar.update(1)
+            if not bar.disable and time.perf_counter() - shown >= PROGRESS_INTERVAL_S:
+                shown = time.perf_counter()
+                bar.set_postfix(loss=f"{(run.loss_sum / run.epoch_step).item():.4g}", refresh=False)
+            if run.step >= run.total:
+                break
+            every = config.checkpoint_every_steps
+            if path and every and run.step % every == 0 and run.epoch_step < len(batches):
+                run.save(path, time.perf_counter() - t0)
+            if config.stop_after_steps and run.step >= config.stop_after_steps:
+                return images
+        run.end_epoch()
+        if path:
+            run.save(path, time.perf_counter() - t0)
+    return images
+
+
 def train(
     module: nn.Module,
     data: ImageDataset,
@@ -176,94 +251,23 @@ def train(
     with the trained weights; requires_grad flags and module modes are restored.
     """
     device = resolve_device(config.device)
-    cuda = device.type == "cuda"
-    channels_last = cuda and config.channels_last
-    module.to(device)
-    if channels_last:
-        module.to(memory_format=torch.channels_last)
-    chosen = select_trainable(module, trainable)
-    names = [n for n, _ in chosen]
-    n_train = int(data.train_labels.numel())
-    if n_train == 0:
-        raise DataError(f"{data.name}: the training set is empty")
-    batches = train_batches(data, batch_size=min(config.batch_size, n_train), device=device,
-                            crop_padding=config.crop_padding, flip=config.flip, drop_last=True,
-                            channels_last=channels_last, seed=config.seed)
-    steps_per_epoch = len(batches)
-    total = config.total_steps(steps_per_epoch)
-    optimizer = build_optimizer([p for _, p in chosen], config)
-    run = _Run(module, optimizer, build_scheduler(optimizer, config, total), batches.generator,
-               device, config, names, total)
-    run.identity |= {"dataset": data.name, "train_images": n_train, "steps_per_epoch": steps_per_epoch}
-    path = config.checkpoint_path
-    if path is not None and Path(path).exists():
-        payload = load_checkpoint(path)
-        check_compatible(payload, path, config=run.identity, params=names)
-        run.resume(payload)
-    else:
-        seed_everything(config.seed)  # the data generator is seeded by train_batches
+    run, batches, chosen = _prepare(module, data, config, trainable, device)
     start_step = run.step
     loss_fn = loss_fn or nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     forward = torch.compile(module) if config.compile else module
-    bar = ProgressLine(total, desc=desc, enabled=progress)
-    benchmark_flag = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = cuda or benchmark_flag  # fixed shapes: autotune once
-    images = 0
-    stopped = False
     t0 = time.perf_counter()
-    try:
-        with training_modes(module, chosen):
-            while run.step < total and not stopped:
-                if run.epoch_step == 0:
-                    run.epoch_start_state = batches.generator.get_state()
-                else:  # resumed mid-epoch: same permutation, replay the augmentation draws done
-                    batches.generator.set_state(run.epoch_start_state)
-                epoch = iter(batches)
-                for _ in range(run.epoch_step):
-                    next(epoch)
-                for x, y in epoch:
-                    if hooks is not None:
-                        hooks.before_step(run.step, total)
-                    with autocast_context(device, config.bf16):
-                        loss = loss_fn(forward(x), y)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    run.scheduler.step()
-                    if hooks is not None:
-                        hooks.after_step(run.step, total)
-                    run.loss_sum += loss.detach().float()
-                    run.step += 1
-                    run.epoch_step += 1
-                    images += x.shape[0]
-                    if bar.due():
-                        bar.show(run.step, loss=(run.loss_sum / run.epoch_step).item())
-                    if run.step >= total:
-                        break
-                    every = config.checkpoint_every_steps
-                    if path and every and run.step % every == 0 and run.epoch_step < steps_per_epoch:
-                        run.save(path, time.perf_counter() - t0)
-                    if config.stop_after_steps and run.step >= config.stop_after_steps:
-                        stopped = True
-                        break
-                if stopped:
-                    break
-                run.end_epoch()
-                if path:
-                    run.save(path, time.perf_counter() - t0)
-        if cuda:
+    with tqdm(total=run.total, initial=run.step, desc=desc, unit="step", disable=None if progress else True,
+              leave=False, dynamic_ncols=True) as bar, _cudnn_autotune(device), training_modes(module, chosen):
+        images = _steps(run, batches, forward, loss_fn, hooks, bar)
+        if device.type == "cuda":
             torch.cuda.synchronize(device)
-        loop_s = time.perf_counter() - t0
-    finally:
-        torch.backends.cudnn.benchmark = benchmark_flag
-    bar.close(run.step, **({"loss": run.history[-1]} if run.history else {}))
+    loop_s = time.perf_counter() - t0
     accuracy = None
-    if run.step >= total and evaluate_after:
-        accuracy = evaluate(module, data, batch_size=config.eval_batch_size, device=device,
-                            bf16=config.bf16, channels_last=config.channels_last, seed=config.seed)
+    if run.step >= run.total and evaluate_after:
+        accuracy = evaluate(module, data, **config.eval_settings(device=device))
     return TrainResult(
         test_accuracy=accuracy, loss_history=list(run.history),
         wall_time_s=run.prior_wall_s + loop_s, images_per_s=images / loop_s if images else 0.0,
-        steps=run.step, total_steps=total, resumed_from_step=start_step, device=str(device),
-        trained_params=names,
+        steps=run.step, total_steps=run.total, resumed_from_step=start_step, device=str(device),
+        trained_params=run.names,
     )

@@ -6,6 +6,7 @@ from typing import Callable, Iterable, Iterator, Union
 
 from torch import nn
 
+from netmodels.modules import restored_modes
 from splitbase import ModelError
 
 # What `train(trainable=...)` takes: None (every parameter), a predicate of the qualified name
@@ -48,18 +49,16 @@ def training_modes(module: nn.Module, chosen: list[tuple[str, nn.Parameter]]) ->
     requires_grad flags and every submodule's mode are restored on exit.
     """
     flags = {id(p): p.requires_grad for p in module.parameters()}
-    modes = [(m, m.training) for m in module.modules()]
     chosen_ids = {id(p) for _, p in chosen}
-    try:
-        for p in module.parameters():
-            p.requires_grad_(id(p) in chosen_ids)
-        module.train()
-        for m in module.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and _all_frozen(m):
-                m.eval()
-        yield
-    finally:
-        for p in module.parameters():
-            p.requires_grad_(flags[id(p)])
-        for m, mode in modes:
-            m.training = mode
+    with restored_modes(module):
+        try:
+            for p in module.parameters():
+                p.requires_grad_(id(p) in chosen_ids)
+            module.train()
+            for m in module.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm) and _all_frozen(m):
+                    m.eval()
+            yield
+        finally:
+            for p in module.parameters():
+                p.requires_grad_(flags[id(p)])

@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from netmodels.modules import eval_mode, module_device
 from splitbase import ModelError
 
 INPUT_NAME = "input"
@@ -127,17 +128,10 @@ def global_pool() -> nn.Sequential:
 
 def unit_shapes(model: UnitModel) -> list[tuple[int, ...]]:
     """Shapes (no batch dim) of the input and of every unit's output: len(units) + 1 entries."""
-    first = next(model.parameters(), None)
-    x = torch.zeros(1, *model.input_shape, device=first.device if first is not None else None)
+    x = torch.zeros(1, *model.input_shape, device=module_device(model))
     shapes = [tuple(x.shape[1:])]
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        with torch.no_grad():
-            for unit in model.units:
-                x = unit(x)
-                shapes.append(tuple(x.shape[1:]))
-    finally:
-        for m, mode in modes:
-            m.training = mode
+    with eval_mode(model), torch.no_grad():
+        for unit in model.units:
+            x = unit(x)
+            shapes.append(tuple(x.shape[1:]))
     return shapes

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from netmodels.zoo.base import UnitModel, conv_bn_act, fully_connected, global_pool
+from netmodels.zoo.base import UnitModel, conv_bn_act, global_pool
 
 # (expansion t, output channels c, repeats n, first stride s), Table 2 of the paper.
 INVERTED_RESIDUAL_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),

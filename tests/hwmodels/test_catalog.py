@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from hwmodels.catalog import KINDS, PRESET_DIR, list_presets, load_preset, preset_names, read_preset_file
-from hwmodels.costs import EdgeDevice
+from hwmodels.costs import Device
 from hwmodels.engine import Dram
 from hwmodels.links import Link
 from hwmodels.params import HardwareModel, parameter_fields
@@ -36,7 +36,7 @@ def test_every_preset_loads_with_full_provenance(name):
             assert p.unit == "bool" or any(p.unit in units for units in DIMENSIONS.values()), (name, p.name)
             assert (p.source is None) != (p.calibrated is None), (name, p.name)
             assert (p.source or p.calibrated).strip()
-        assert isinstance(model, (EdgeDevice, Link, Dram)), name
+        assert isinstance(model, (Device, Link, Dram)), name
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -71,7 +71,7 @@ def test_jpeg_encoder(engine):
 def test_memory_check(engine):
     check = engine.memory_check(weight_bytes=[1e6, 2e9, 1e6], peak_activation_bytes=[1e6, 1e6, 30e6])
     assert check.feasible.tolist() == [True, False, False]
-    reasons = check.reasons()
+    reasons = [check.reason((i,)) for i in range(3)]
     assert reasons[0] == ""
     assert "DRAM for compressed weights" in reasons[1] and "2 GB" in reasons[1]
     assert "on-chip feature buffer" in reasons[2] and "30 MB" in reasons[2]
@@ -82,6 +82,11 @@ def test_energy_per_action_table(engine):
     assert table["mac"] == pytest.approx(E_MAC)
     assert table["dram_bit"] * 32 == pytest.approx(640e-12)
     assert set(table) == {"mac", "buffer_byte", "dram_bit", "encoded_pixel"}
+    # every energy the engine reports is its action counts times this table
+    cost = engine.inference(macs=1e6, weight_bytes=4e3, activation_bytes=2e3)
+    assert cost.energy_j["compute"] == pytest.approx(1e6 * table["mac"])
+    assert cost.energy_j["buffer"] == pytest.approx(2e3 * table["buffer_byte"])
+    assert cost.energy_j["dram"] == pytest.approx(8 * 4e3 / engine.weight_compression_ratio * table["dram_bit"])
 
 
 def test_literal_12_8_mb_per_s_reading(engine):

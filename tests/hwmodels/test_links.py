@@ -23,7 +23,8 @@ def test_80211_transmitter_modes(mode, rate, power, nj_per_bit):
     radio = load_preset(f"wifi-80211bgn-004:{mode}")
     assert radio.information_rate_bit_per_s == rate
     assert radio.transmit_power_w == pytest.approx(power)
-    assert radio.energy_per_action_j()["transmitted_bit"] == pytest.approx(nj_per_bit * 1e-9)
+    assert radio.energy_per_action_j() == {"airtime_second": pytest.approx(power)}
+    assert radio.send_bits(1.0).energy_j["radio"] == pytest.approx(nj_per_bit * 1e-9)  # one payload bit
 
 
 def test_80211_2mbps_one_megabit():

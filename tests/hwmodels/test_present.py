@@ -1,17 +1,9 @@
-"""Text for `hw list` / `hw show` and the energy-share helper."""
+"""Text for `hw list` / `hw show`."""
 from __future__ import annotations
 
-import numpy as np
-import pytest
 
 from hwmodels.catalog import load_preset, preset_names
-from hwmodels.present import (
-    describe_preset,
-    energy_shares,
-    format_energy_per_action,
-    format_preset_list,
-    param_rows,
-)
+from hwmodels.present import describe_preset, format_preset_list, param_rows
 
 
 def test_preset_list_names_every_preset():
@@ -41,12 +33,7 @@ def test_describe_calibrated_parameter():
     assert rows["usable_memory_fraction"].provenance.startswith("calibrated: from 001")
 
 
-def test_energy_per_action_text():
-    text = format_energy_per_action(load_preset("wifi-80211bgn-004"))
-    assert "transmitted_bit" in text and "4.95e-08" in text
-
-
-def test_energy_shares():
-    shares = energy_shares({"compute": np.array([1.0, 0.0]), "radio": np.array([3.0, 0.0])})
-    assert shares["compute"] == pytest.approx([0.25, 0.0])
-    assert shares["radio"] == pytest.approx([0.75, 0.0])
+def test_energy_per_action_is_shown():
+    text = describe_preset("wifi-80211bgn-004")
+    assert "energy per action (J):" in text and "airtime_second" in text and "0.099" in text
+    assert "dram_bit" in describe_preset("engine-28nm-144mac")

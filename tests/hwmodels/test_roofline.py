@@ -55,6 +55,7 @@ def test_server_rtx_2080ti():
 
 
 def test_energy_per_action(pi3):
-    table = pi3.energy_per_action_j()
-    assert table["busy_second"] == 3.7
-    assert table["flop"] == pytest.approx(3.7 / 24e9)
+    assert pi3.energy_per_action_j() == {"busy_second": 3.7}
+    cost = pi3.inference(1e9, 0, 0)
+    assert cost.energy_j["inference"] == pytest.approx(3.7 * cost.time_s)
+    assert pi3.encode(1000).energy_j["encoder"] == pytest.approx(3.7 * pi3.encode(1000).time_s)

@@ -1,7 +1,9 @@
 """Fixtures shared by the netmodels tests: a synthetic data set and a small-cnn base model.
 
 A test module sets SHAPE (C, H, W) and CONFIG (a TrainConfig), and may set DATA_SIZE
-(train, test images; default 256, 64) and BASE_EPOCHS (default 4).
+(train, test images; default 256, 64). Base models train for BASE_EPOCHS with the module's
+CONFIG otherwise; they are cached for the whole session, so modules of one shape and training
+settings share one base model instead of training their own.
 """
 import dataclasses
 
@@ -9,6 +11,13 @@ import pytest
 
 from netmodels.baseline import get_baseline
 from netmodels.data import load_dataset
+
+BASE_EPOCHS = 4
+
+
+@pytest.fixture(scope="session")
+def baseline_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("netmodels-baselines")
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +27,6 @@ def data(request):
 
 
 @pytest.fixture(scope="module")
-def base(data, request, tmp_path_factory):
-    config = dataclasses.replace(request.module.CONFIG, epochs=getattr(request.module, "BASE_EPOCHS", 4))
-    return get_baseline("small-cnn", data, config, cache_dir=tmp_path_factory.mktemp("baselines"),
-                        progress=False).model
+def base(data, request, baseline_cache):
+    config = dataclasses.replace(request.module.CONFIG, epochs=BASE_EPOCHS)
+    return get_baseline("small-cnn", data, config, cache_dir=baseline_cache, progress=False).model

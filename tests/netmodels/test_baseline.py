@@ -7,7 +7,7 @@ import torch
 import netmodels.baseline as baseline_module
 from netmodels.baseline import dataset_fingerprint, get_baseline
 from netmodels.data import load_dataset
-from netmodels.train import TrainConfig
+from netmodels.training.config import TrainConfig
 from splitbase import DataError
 
 SHAPE = (1, 16, 16)
@@ -35,7 +35,7 @@ def test_baseline_is_trained_once_then_loaded(data, tmp_path, counted_train):
     assert first.trained_now and not second.trained_now
     assert second.test_accuracy == first.test_accuracy and second.path == first.path
     assert all(torch.equal(a, b) for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()))
-    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".pt"]  # the training checkpoint is gone
+    assert sorted(p.suffix for p in (tmp_path / "baselines").iterdir()) == [".json", ".pt"]  # checkpoint gone
     meta = json.loads(first.path.with_suffix(".json").read_text())
     assert meta["model"] == "small-cnn" and meta["input_shape"] == [1, 16, 16] and meta["num_classes"] == 10
     assert meta["config"]["lr"] == 0.05 and meta["config_fingerprint"] == CONFIG.fingerprint()
@@ -67,3 +67,13 @@ def test_a_corrupt_cache_entry_is_a_clear_error(data, tmp_path):
     entry.path.write_bytes(b"not a state dict")
     with pytest.raises(DataError, match="cached baseline unreadable"):
         get_baseline("small-cnn", data, CONFIG, cache_dir=tmp_path, progress=False)
+
+
+def test_the_default_cache_is_the_environments_not_the_working_folder(data, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPLIT_EXPLORER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    entry = get_baseline("small-cnn", data, CONFIG, progress=False)
+    assert entry.path.parent == (tmp_path / "cache" / "baselines").resolve()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert not get_baseline("small-cnn", data, CONFIG, progress=False).trained_now

@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from netmodels.candidate.build import CandidateSpec, build_candidate
+from netmodels.candidate import CandidateSpec, build_candidate
 from netmodels.data import train_batches
 
 

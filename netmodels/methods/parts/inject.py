@@ -21,7 +21,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from netmodels.methods.parts.layers import deconv_macs
+from netmodels.modules import eval_mode, module_device
 from netmodels.zoo import UnitModel
 from netmodels.zoo.mobilenet import InvertedResidual
 from netmodels.zoo.resnet import BasicBlock, Bottleneck
@@ -142,23 +142,13 @@ def inject_bottleneck(units: Sequence[nn.Module], site: InjectionSite, *, channe
     return nn.Sequential(OrderedDict((str(i), unit) for i, unit in enumerate(new)))
 
 
-def _device(model: nn.Module) -> torch.device:
-    first = next(model.parameters(), None)
-    return first.device if first is not None else torch.device("cpu")
-
-
 def dry_run(head: nn.Module, model: UnitModel, *, what: str) -> tuple[int, ...]:
     """Output shape (no batch dim) of `head` for one zero frame of the model's input, eval mode."""
-    modes = [(m, m.training) for m in head.modules()]
-    head.eval()
     try:
-        with torch.no_grad():
-            out = head(torch.zeros(1, *model.input_shape, device=_device(model)))
+        with eval_mode(head), torch.no_grad():
+            out = head(torch.zeros(1, *model.input_shape, device=module_device(model)))
     except RuntimeError as exc:
         raise ModelError(f"{what} does not fit this head: {str(exc).splitlines()[0]}") from None
-    finally:
-        for m, mode in modes:
-            m.training = mode
     return tuple(out.shape[1:])
 
 
@@ -184,15 +174,9 @@ class RestoreDeconv(nn.Module):
         super().__init__()
         (cs, hs, ws), (c, h, w) = sent, feature
         (kh, sh, ph), (kw, sw, pw) = restore_geometry(hs, h), restore_geometry(ws, w)
-        self.in_hw = (hs, ws)
         self.deconv = nn.ConvTranspose2d(cs, c, (kh, kw), stride=(sh, sw), padding=(ph, pw), bias=False)
         self.bn = nn.BatchNorm2d(c)
         self.act = activation(inplace=True) if activation is not None else nn.Identity()
 
     def forward(self, y: Tensor) -> Tensor:
         return self.act(self.bn(self.deconv(y)))
-
-    def macs(self) -> int:
-        """MACs per frame of the transposed conv (netmodels.methods.parts.layers.deconv_macs)."""
-        d = self.deconv
-        return deconv_macs(d.in_channels, d.out_channels, tuple(d.kernel_size), self.in_hw)

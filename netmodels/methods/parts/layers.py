@@ -1,8 +1,7 @@
-"""Bottleneck layers shared by the methods, their geometry, and their MACs by formula.
+"""Bottleneck layers shared by the methods and their geometry.
 
-MACs (one multiply-accumulate each; FLOPs = 2 MACs), per frame, as the profiler counts them:
-conv K C R S P Q (K filters over C input channels, an R x S kernel, a P x Q output);
-transposed conv C_in C_out R S H_in W_in (each input element meets C_out R S weights).
+Their MACs are not computed here: the candidate's profile traces the built layers
+(netmodels.profiling), the one MAC counter.
 """
 from __future__ import annotations
 
@@ -14,16 +13,6 @@ from torch import Tensor, nn
 
 from netmodels.channels import Channel
 from splitbase import ModelError
-
-
-def conv_macs(in_channels: int, out_channels: int, kernel: tuple[int, int], out_hw: tuple[int, int]) -> int:
-    """K C R S P Q for a dense (groups = 1) convolution."""
-    return out_channels * in_channels * kernel[0] * kernel[1] * out_hw[0] * out_hw[1]
-
-
-def deconv_macs(in_channels: int, out_channels: int, kernel: tuple[int, int], in_hw: tuple[int, int]) -> int:
-    """C_in C_out R S H_in W_in for a dense transposed convolution."""
-    return in_channels * out_channels * kernel[0] * kernel[1] * in_hw[0] * in_hw[1]
 
 
 @dataclass(frozen=True)
@@ -49,15 +38,6 @@ class BottleneckPlan:
     def output_padding(self) -> tuple[int, int]:
         _, h, w = self.sent_shape
         return (self.height - h * self.stride, self.width - w * self.stride)
-
-    def encoder_macs(self, extra_inputs: int = 0) -> int:
-        _, h, w = self.sent_shape
-        k = (self.stride, self.stride)
-        return conv_macs(self.channels + extra_inputs, self.sent_channels, k, (h, w))
-
-    def decoder_macs(self) -> int:
-        _, h, w = self.sent_shape
-        return deconv_macs(self.sent_channels, self.channels, (self.stride, self.stride), (h, w))
 
 
 def auto_stride(feature_shape: tuple[int, ...]) -> int:

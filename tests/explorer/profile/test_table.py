@@ -4,7 +4,8 @@ import torch
 from fvcore.nn import FlopCountAnalysis
 
 from splitbase import StudyError
-from explorer.profile.table import ROW_FIELDS, BitWidths, profile_model, profile_zoo_model
+from explorer.profile.bits import BitWidths
+from explorer.profile.table import ROW_FIELDS, profile_model, profile_zoo_model
 from netmodels.zoo import MODELS, build_model
 
 # fvcore counts one fused multiply-add as one flop: its conv/linear/matmul counts are MACs.
@@ -77,5 +78,5 @@ def test_input_shape_and_classes_are_honoured():
 @pytest.mark.parametrize("field", ["weight", "activation", "input"])
 @pytest.mark.parametrize("value", [0, 33])
 def test_bits_outside_1_to_32_are_refused(field, value):
-    with pytest.raises(StudyError, match=f"{field} bits"):
+    with pytest.raises(StudyError, match=rf"{field} must be in \[1, 32\], got {value}"):
         BitWidths(**{field: value})

@@ -13,16 +13,19 @@ import optuna
 import pytest
 
 from explorer.cli import main
-from explorer.search.run import candidate_key, open_study
 from explorer.search.claims import TrainingClaims
 from explorer.search.storage import open_storage
+from explorer.search.study import open_study
+from explorer.search.trial import candidate_key
 from explorer.studies.search import resolve_search, space_choices
 from tests.explorer.search.search_cases import STUDY, trained, trials, write
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    """Run in tmp_path: the baseline and weight caches are relative to the working folder."""
+    """Run in tmp_path, so that nothing lands in the checkout (caches: the suite's own, conftest)."""
     monkeypatch.chdir(tmp_path)
 
 
@@ -128,8 +131,8 @@ def test_an_infeasible_candidate_is_pruned_with_its_reason(tmp_path, capsys):
     ({"space": {**STUDY["space"], "method": ["magic"]}}, "space.method[0]: unknown method 'magic'"),
     ({"objectives": ["accuracy", "beauty"]}, "objectives[1]"),
     ({"constraints": {"max_latency_s": 1e-9}}, "constraints.max_latency_s: 1e-09 s cannot be met"),
-    ({"constraints": {"max_accuracy_drop": -1}}, "constraints.max_accuracy_drop: must be positive"),
-    ({"space": {**STUDY["space"], "channel": [{"kind": "awgn"}]}}, "analog AWGN values need an awgn link"),
+    ({"constraints": {"max_accuracy_drop": -1}}, "constraints.max_accuracy_drop: must be in (0, inf)"),
+    ({"space": {**STUDY["space"], "channel": [{"kind": "awgn"}]}}, "space.channel[0]: analog values need a link that carries them"),
     ({"training": {"baseline": {"steps": 1, "epochs": 1}, "candidate": {"steps": 1}}}, "training.baseline"),
     ({"search": {**STUDY["search"], "storage": "foo://bar"}},
      "search.storage: 'foo://bar' is not a SQLAlchemy database URL"),

@@ -65,10 +65,10 @@ def test_a_sweep_writes_csvs_figures_report_and_provenance(tmp_path, capsys):
     ({"grid": {"split": []}}, "grid.split: is empty"),
     ({"grid": {"split": ["conv9"]}}, "grid.split[0]: 'conv9' is not a unit"),
     ({"grid": {"sparsity": [1.5]}}, "grid.sparsity[0]: must be in [0, 1)"),
-    ({"grid": {"codec": [{"kind": "jpeg"}]}}, "grid.codec[0].ratio: codec jpeg needs"),
+    ({"grid": {"codec": [{"kind": "jpeg"}]}}, "grid.codec[0]: codec jpeg needs a compression ratio"),
     ({"grid": {"codec": [{"kind": "zip"}]}}, "grid.codec[0]"),
     ({"scenarios": {"x": {"split": "fc", "codec": "png"}}}, "scenarios.x.codec"),
-    ({"bits": {"weight": 0}}, "bits: weight bits"),
+    ({"bits": {"weight": 0}}, "bits.weight: must be in [1, 32]"),
 ])
 def test_bad_study_is_one_line_naming_the_field_and_writes_nothing(tmp_path, capsys, change, named):
     out = tmp_path / "out"

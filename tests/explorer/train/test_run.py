@@ -44,10 +44,10 @@ def test_train_study_records_baseline_and_candidates(tmp_path, capsys):
 
 @pytest.mark.parametrize("change, named", [
     ({"models": ["lenet"]}, "models[0]: unknown model 'lenet'"),
-    ({"baseline": {"steps": 4, "epoch": 1}}, "baseline.epoch: unknown training field"),
+    ({"baseline": {"steps": 4, "epoch": 1}}, "baseline.epoch: unknown key (known: epochs"),
     ({"baseline": {"steps": 0}}, "baseline:"),
     ({"candidates": [{"split": ["conv3"], "method": "bottlenetpp", "compression_ratio": [8],
-                      "channel": {"kind": "radio"}}]}, "candidates[0]: channel kind"),
+                      "channel": {"kind": "radio"}}]}, "candidates[0]: unknown channel 'radio' (known: awgn, bec, bsc, none)"),
     ({"candidates": [{"split": ["conv9"], "method": "bottlenetpp", "compression_ratio": [8]}]},
      "conv9"),
     ({"candidates": [{"split": ["input"], "method": "bottlenetpp", "compression_ratio": [8]}]},

@@ -10,7 +10,7 @@ from netmodels.channels import (
     BECChannel,
     BSCChannel,
     Channel,
-    ChannelCost,
+    ChannelSpec,
     IdealChannel,
     build_channel,
     erase_bits,
@@ -108,13 +108,14 @@ def test_states_fixed_in_eval_and_drawn_per_batch_in_training() -> None:
         per_sample(x, torch.zeros(3))
 
 
-def test_costs_registry_and_bad_parameters() -> None:
-    assert CHANNELS.names() == ["awgn", "bec", "bsc", "ideal", "none"]
-    assert AWGNChannel().cost_per_sample((64, 8, 8)) == ChannelCost(4096, "real")
-    assert build_channel("bec", p=0.1, bits=4).cost_per_sample((64, 8, 8)) == ChannelCost(16384, "bit")
-    assert build_channel("bsc", bits=2).cost_per_sample((10,)) == ChannelCost(20, "bit")
+def test_bits_per_element_registry_and_bad_parameters() -> None:
+    assert {"awgn", "bec", "bsc", "none"} <= set(CHANNELS.names())
+    assert AWGNChannel().bits_per_element(8) == 32 and AWGNChannel().unit == "real"  # a real value as a float32
+    assert build_channel("bec", p=0.1, bits=4).bits_per_element(32) == 4
+    assert build_channel("bsc", bits=2).bits_per_element(32) == 2
     ideal = build_channel("none")
-    assert isinstance(ideal, IdealChannel) and ideal.cost_per_sample((3, 2, 2)) == ChannelCost(384, "bit")
+    assert isinstance(ideal, IdealChannel) and ideal.bits_per_element(8) == 8 and ideal.bits_per_element(32) == 32
+    assert not ideal.noisy and all(CHANNELS.get(name).noisy for name in ("awgn", "bec", "bsc"))
     x = torch.rand(2, 3)
     assert torch.equal(ideal(x), x) and torch.equal(ideal.sample_state(2), torch.zeros(2))
     with pytest.raises(ModelError, match="known: awgn, bec"):
@@ -127,3 +128,31 @@ def test_costs_registry_and_bad_parameters() -> None:
         AWGNChannel(20, train_range=(25, 10))
     with pytest.raises(ModelError, match="'awgn'"):
         build_channel("awgn", p=0.1)
+
+
+def test_channel_spec_reads_settings_and_defaults_from_the_channel() -> None:
+    spec = ChannelSpec("bec", train_range=[0.0, 0.1])
+    assert (spec.p, spec.bits, spec.train_range, spec.per_sample) == (0.01, 8, (0.0, 0.1), False)
+    assert spec.state == 0.01 and ChannelSpec("awgn").state == 20.0 and ChannelSpec().state == 0.0
+    assert ChannelSpec.from_mapping(spec.record()) == spec and hash(ChannelSpec.from_mapping(spec.record())) == hash(spec)
+    assert ChannelSpec.from_mapping({"kind": "bec", "psnr_db": None, "p": 0.01}) == ChannelSpec("bec")  # null: default
+    assert isinstance(spec.build(), BECChannel) and spec.build().train_range == (0.0, 0.1)
+    with pytest.raises(ModelError, match=r"channel 'none' takes no train_range \(settings: none\)"):
+        ChannelSpec("none", train_range=(0, 1))
+    with pytest.raises(ModelError, match="channel 'awgn': could not convert"):
+        ChannelSpec("awgn", psnr_db="loud")
+    with pytest.raises(AttributeError):
+        spec.p = 0.5
+
+
+@pytest.mark.parametrize("kind", CHANNELS.names())
+def test_every_registered_channel_keeps_the_shape_and_states_its_bits(kind) -> None:
+    """The contract a new channel meets: a spec with its defaults builds it, it keeps x's shape
+    and dtype, its state has the setting it names, and it counts bits per element."""
+    spec = ChannelSpec(kind)
+    channel = spec.build().eval()
+    x = torch.rand(3, 4, 5)
+    y = channel(x, channel.sample_state(3))
+    assert y.shape == x.shape and y.dtype == x.dtype
+    assert channel.bits_per_element(32) >= 1 and channel.unit in ("bit", "real")
+    assert spec.state == (0.0 if channel.state_setting is None else getattr(spec, channel.state_setting))

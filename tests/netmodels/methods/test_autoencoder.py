@@ -9,13 +9,12 @@ from torch import nn
 from netmodels.data import train_batches
 from netmodels.methods.autoencoder import AutoencoderDecoder, AutoencoderEncoder
 from netmodels.recipes import train_candidate
-from netmodels.train import TrainConfig
+from netmodels.training.config import TrainConfig
 from splitbase import ModelError
 from tests.netmodels.training_checks import seeded_candidate
 
 SHAPE = (1, 32, 32)
 CONFIG = TrainConfig(epochs=2, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
-BASE_EPOCHS = 3
 
 
 def candidate(base, **kw):

@@ -2,12 +2,13 @@
 import torch
 import torch.nn.functional as F
 
-from netmodels.candidate.build import ChannelSpec
+from netmodels.candidate import ChannelSpec
 from netmodels.codecs import build_codec
-from netmodels.methods import JpegProxy
+from netmodels.methods.parts.jpeg_proxy import JpegProxy
 from netmodels.methods.parts.layers import plan_bottleneck
 from netmodels.recipes import parts_filter, stage_config, train_candidate
-from netmodels.train import TrainConfig, train
+from netmodels.training.config import TrainConfig
+from netmodels.training.loop import train
 from tests.netmodels.training_checks import seeded_candidate, training_loss
 
 SHAPE = (1, 16, 16)

@@ -2,18 +2,17 @@
 import pytest
 import torch
 
-from netmodels.candidate.build import CandidateSpec, build_candidate, measure_payload
+from netmodels.candidate import CandidateSpec, build_candidate, measure_payload
 from netmodels.codecs import build_codec
 from netmodels.data import eval_batches
 from netmodels.methods.edgehost import JpegLink, QuantLink
 from netmodels.recipes import train_candidate
-from netmodels.train import TrainConfig
+from netmodels.training.config import TrainConfig
 from splitbase import ModelError
 from tests.netmodels.training_checks import seeded_candidate
 
 SHAPE = (1, 32, 32)
 CONFIG = TrainConfig(epochs=2, batch_size=32, lr=0.05, crop_padding=0, flip=False, device="cpu")
-BASE_EPOCHS = 3
 
 
 def candidate(base, split="pool2", **options):
@@ -32,7 +31,7 @@ def test_split_retraining_leaves_the_head_bit_identical_and_trains_the_tail_at_r
     c = candidate(base)
     (stage,) = c.stages
     assert stage.trainable == ("tail",)
-    link = c.module.decoder
+    link = c.module.codec_proxy
     assert isinstance(link, JpegLink) and link.quality == 75 and link.train_quality == (30, 35)
     seen = []
     for quality, proxy in link.proxies.items():
@@ -59,12 +58,12 @@ def test_jpeg_payload_falls_as_the_quality_factor_falls(data, base):
 
 def test_rle_huffman_is_lossless_after_quantisation_and_the_link_is_its_exact_round_trip(data, base):
     c = candidate(base, codec="rle-huffman", retrain=False)
-    assert c.stages == () and isinstance(c.module.decoder, QuantLink)
+    assert c.stages == () and isinstance(c.module.codec_proxy, QuantLink)
     codec = build_codec("rle-huffman", bits=8)
     module = c.module.eval()
     with torch.no_grad():
         feature = module.head(next(iter(eval_batches(data, batch_size=8)))[0])
-        link = module.decoder(feature)
+        link = module.codec_proxy(feature)
     decoded, bits = codec.roundtrip(feature)
     assert torch.equal(link, decoded)  # the tail sees exactly what the host decodes
     again, _ = codec.roundtrip(decoded)

@@ -4,13 +4,14 @@ import torch
 from torch import nn
 
 from explorer.profile.table import profile_model
-from netmodels.candidate.build import ChannelSpec
+from netmodels.candidate import ChannelSpec
 from netmodels.channels import AWGNChannel
-from netmodels.methods import CodebookQuantizer
+from netmodels.methods.threestep import CodebookQuantizer
 from netmodels.methods.threestep import FCDecoder, FCEncoder, plan_encoding
 from netmodels.pruning import one_shot_keep, plan_pruning, prune_physically
 from netmodels.recipes import parts_filter, run_pruning_stage, stage_config, train_candidate
-from netmodels.train import TrainConfig, train
+from netmodels.training.config import TrainConfig
+from netmodels.training.loop import train
 from netmodels.zoo import UnitModel
 from splitbase import ModelError
 from tests.netmodels.training_checks import seeded_candidate, training_loss
@@ -118,7 +119,11 @@ def test_encoder_and_decoder_macs_agree_with_the_profiler(feature, stride):
     traced = profile_model(UnitModel([("encoder", EncoderUnit()), ("decoder", decoder)], input_shape=feature,
                                      num_classes=1), name="fc-encoder")
     assert traced.feature_shapes[1] == (plan.values,) and traced.feature_shapes[2] == feature
-    assert traced.unit_macs[1] == plan.encoder_macs() and traced.unit_macs[2] == plan.decoder_macs()
+    # conv K C R S P Q (and the transposed conv back), then the FC's inputs x outputs
+    conv = 0 if plan.conv is None else (plan.conv.sent_channels * plan.conv.channels * stride * stride
+                                        * plan.conv.sent_shape[1] * plan.conv.sent_shape[2])
+    assert traced.unit_macs[1] == conv + plan.fc_inputs * plan.values
+    assert traced.unit_macs[2] == plan.values * plan.fc_inputs + conv
 
 
 @pytest.mark.parametrize("kw, message", [
@@ -127,7 +132,7 @@ def test_encoder_and_decoder_macs_agree_with_the_profiler(feature, stride):
     (dict(compression_ratio=None), "needs a compression_ratio"),
     (dict(compression_ratio=0.5), "too low for the FC encoder"),
     (dict(channel=ChannelSpec("bsc"), options={"bits": 4}), "channel's own bits apply"),
-    (dict(options={"stride": 3}), "stride must be 1"),
+    (dict(options={"stride": 3}), "options.stride: expected one of 1, 2"),
     (dict(options={"max_fc_params": 1000}), "max_fc_params 1000"),
 ])
 def test_a_mismatch_is_a_one_line_model_error_before_training(kw, message):

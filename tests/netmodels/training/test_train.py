@@ -1,14 +1,17 @@
 import dataclasses
 import io
 import math
+import sys
 
 import pytest
 import torch
 
-from netmodels.candidate.build import CandidateSpec, ChannelSpec, build_candidate
+from netmodels.candidate import CandidateSpec, ChannelSpec, build_candidate
 from netmodels.data import load_dataset
-from netmodels.train import TrainConfig, evaluate, evaluate_over_channel, train
-from netmodels.training import ProgressLine
+from netmodels.training.config import TrainConfig
+from netmodels.training.evaluate import evaluate, evaluate_over_channel
+from netmodels.training.loop import train
+
 from netmodels.training.schedule import lr_factor
 from netmodels.zoo import build_model
 from splitbase import ModelError, StudyError
@@ -157,22 +160,19 @@ def test_evaluate_over_channel_sets_each_state_and_restores_it(data):
         evaluate_over_channel(candidate.module, data, states=[1.5], device="cpu")
 
 
-def test_progress_line_rewrites_in_place_only_on_a_terminal():
+def test_progress_bar_shows_on_a_terminal_only(data, monkeypatch, capsys):
+    """tqdm's bar (with the loss beside it) on a terminal; nothing in a log or with progress off."""
     class Tty(io.StringIO):
         def isatty(self):
             return True
 
-    stream = Tty()
-    bar = ProgressLine(10, desc="stage", stream=stream, interval_s=0.0)
-    assert bar.due()
-    bar.show(5, loss=0.5)
-    bar.close(10, loss=0.25)
-    text = stream.getvalue()
-    assert text.startswith("\rstage [") and "5/10" in text and "10/10" in text and text.endswith("\n")
-    assert "\n" not in text[:-1]  # one line, rewritten
-    quiet = io.StringIO()
-    hidden = ProgressLine(10, stream=quiet)
-    assert not hidden.due()
-    hidden.show(3)
-    hidden.close(10)
+    train(small_cnn(), data, TrainConfig(steps=3, **EASY), progress=True, desc="stage")
+    assert capsys.readouterr().err == ""  # pytest's stderr is no terminal
+    terminal = Tty()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    train(small_cnn(), data, TrainConfig(steps=3, **EASY), progress=True, desc="stage")
+    assert "stage" in terminal.getvalue() and "/3 [" in terminal.getvalue() and "step/s" in terminal.getvalue()
+    quiet = Tty()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    train(small_cnn(), data, TrainConfig(steps=3, **EASY), progress=False)
     assert quiet.getvalue() == ""

@@ -4,8 +4,13 @@ import pytest
 from torch import nn
 
 from splitbase import StudyError
-from explorer.cost.evaluate import Codec, DesignPoints, Hardware, evaluate, price, price_points, workload
-from explorer.profile.table import BitWidths, profile_model
+from explorer.cost.codecs import CodecChoice
+from explorer.cost.hardware import Hardware
+from explorer.cost.points import DesignPoints
+from explorer.cost.price import evaluate, price, price_points
+from explorer.cost.workload import workload
+from explorer.profile.bits import BitWidths
+from explorer.profile.table import profile_model
 from hwmodels import load_preset
 from netmodels.zoo import UnitModel
 
@@ -29,7 +34,7 @@ def hardware():
                     load_preset("wifi-80211bgn-004:2mbps"), "server", load_preset("rtx-2080ti"))
 
 
-def points(split, sparsity=0.0, codec=Codec("none")):
+def points(split, sparsity=0.0, codec=CodecChoice("none")):
     return DesignPoints.product(splits=[split], sparsities=[sparsity], codecs=(codec,))
 
 
@@ -42,16 +47,18 @@ def test_raw_feature_bits_and_macs(profile):
 
 
 def test_codecs_divide_the_bits(profile):
-    assert workload(profile, points(0, codec=Codec("quant", bits=4))).sent_bits[0] == 8 * 64 * 4
-    jpeg = workload(profile, points(0, codec=Codec("jpeg", ratio=8)))
+    assert workload(profile, points(0, codec=CodecChoice("quant", bits=4))).sent_bits[0] == 8 * 64 * 4
+    jpeg = workload(profile, points(0, codec=CodecChoice("jpeg", ratio=8)))
     assert jpeg.sent_bits[0] == 8 * 64 * 16 / 8 and jpeg.encoded_pixels[0] == 8 * 64
     # learned: E' = raw bits / (ratio x bits) values, a 2x2 conv over 8 channels each
-    learned = workload(profile, points(0, codec=Codec("learned", ratio=16, bits=8)))
+    learned = workload(profile, points(0, codec=CodecChoice("learned", ratio=16, bits=8)))
     values = 8 * 64 * 16 / (16 * 8)
     assert learned.sent_bits[0] == values * 8
     assert learned.encoder_macs[0] == values * 8 * 2 * 2
-    assert learned.head_macs[0] == A_MACS + values * 32 and learned.tail_macs[0] == B_MACS + values * 32
-    analog = workload(profile, points(0, codec=Codec("learned", ratio=4)))
+    # head_macs and tail_macs count the units alone; the coder is encoder_macs / decoder_macs
+    assert learned.head_macs[0] == A_MACS and learned.tail_macs[0] == B_MACS
+    assert learned.decoder_macs[0] == learned.encoder_macs[0] == learned.coder_layer_macs[0]
+    analog = workload(profile, points(0, codec=CodecChoice("learned", ratio=4)))
     assert analog.sent_real_values[0] == 8 * 64 / 4 and analog.sent_bits[0] == 0
 
 
@@ -65,7 +72,7 @@ def test_sparsity_scales_head_and_feature(profile):
 
 
 def test_layer_by_layer_time_and_energy(profile, hardware):
-    engine, radio = hardware.device, hardware.link
+    engine = hardware.device
     cost = price(workload(profile, points(1)), hardware)
     rate = 144 * engine.clock_hz * engine.utilisation
     dram = engine.dram.bandwidth_byte_per_s * engine.dram.efficiency * engine.weight_compression_ratio
@@ -82,7 +89,7 @@ def test_layer_by_layer_time_and_energy(profile, hardware):
 def test_analog_values_use_two_reals_per_channel_use(profile):
     awgn = Hardware("engine", load_preset("engine-28nm-144mac"), "awgn",
                     load_preset("awgn-1mhz-14.5db"), "server", load_preset("rtx-2080ti"))
-    cost = price(workload(profile, points(0, codec=Codec("learned", ratio=4))), awgn)
+    cost = price(workload(profile, points(0, codec=CodecChoice("learned", ratio=4))), awgn)
     assert cost["link_s"][0] == pytest.approx((8 * 64 / 4) / 2 / 1e6)
 
 
@@ -90,14 +97,14 @@ def test_memory_check_names_the_reason(profile):
     pi = Hardware("pi", load_preset("raspberry-pi-3", overrides={"ram_byte": 1000.0}), "wifi",
                   load_preset("wifi-80211bgn-004"), "server", load_preset("rtx-2080ti"))
     cost = price(workload(profile, DesignPoints.product(splits=[-1, 1], sparsities=[0],
-                                                        codecs=(Codec("none"),))), pi)
+                                                        codecs=(CodecChoice("none"),))), pi)
     assert list(cost["feasible"]) == [True, False]
     assert cost["infeasible_reason"][0] == "" and "does not fit" in cost["infeasible_reason"][1]
 
 
 def test_vectorised_equals_a_loop_over_points(profile, hardware):
     grid = DesignPoints.product(splits=[-1, 0, 1], sparsities=[0, 0.25, 0.5], codecs=(
-        Codec("none"), Codec("quant", bits=8), Codec("jpeg", ratio=10), Codec("learned", ratio=8, bits=4)))
+        CodecChoice("none"), CodecChoice("quant", bits=8), CodecChoice("jpeg", ratio=10), CodecChoice("learned", ratio=8, bits=4)))
     together = price_points(profile, grid, hardware, chunk=7)
     for i in range(len(grid)):
         one = DesignPoints(grid.split[[i]], grid.sparsity[[i]], grid.codec[[i]], grid.codecs)
@@ -108,7 +115,7 @@ def test_vectorised_equals_a_loop_over_points(profile, hardware):
 
 def test_evaluate_rows_and_bad_grids(profile, hardware):
     frame = evaluate(profile, DesignPoints.product(splits=[-1, 0, 1], sparsities=[0],
-                                                   codecs=(Codec("none"),)), [hardware, hardware])
+                                                   codecs=(CodecChoice("none"),)), [hardware, hardware])
     assert len(frame) == 6 and list(frame["split_name"][:3]) == ["input", "a", "b"]
     with pytest.raises(StudyError, match="split points"):
         evaluate(profile, points(2), [hardware])

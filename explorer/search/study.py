@@ -1,0 +1,32 @@
+"""Opening a search's Optuna study on its storage, with its sampler and its objectives named."""
+from __future__ import annotations
+
+import warnings
+
+import optuna
+from optuna.storages import RDBStorage
+
+from explorer.search.samplers import make_sampler
+from explorer.search.storage import open_storage
+from explorer.studies.search import ResolvedSearch, space_choices
+
+
+def search_storage(resolved: ResolvedSearch) -> RDBStorage:
+    settings = resolved.study.search
+    return open_storage(resolved.storage, heartbeat_s=settings.heartbeat_s, max_retry=settings.max_retry)
+
+
+def open_study(resolved: ResolvedSearch, *, rank: int = 0, storage: RDBStorage | None = None) -> optuna.Study:
+    """The study (created on first use); worker `rank` samples with seed + rank so that workers
+    do not sample in step."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    settings = resolved.study.search
+    sampler = make_sampler(resolved.sampler, space_choices(resolved), trials=settings.trials,
+                           seed=settings.seed + rank)
+    study = optuna.create_study(study_name=resolved.study.name, storage=storage or search_storage(resolved),
+                                sampler=sampler, directions=resolved.directions, load_if_exists=True)
+    if study.metric_names is None:  # named once, so optuna-dashboard shows "latency", not "Objective 1"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(list(resolved.study.objectives))
+    return study

@@ -1,0 +1,149 @@
+"""One search trial: sample a candidate, price it as built, prune it or retrain it, record it.
+
+The trial prices the candidate on the study's hardware (explorer.cost.candidate) and prunes it
+before any training if an analytic constraint fails (memory, latency, energy, throughput),
+recording why; otherwise it retrains it from the cached base model (netmodels.recipes.retrain)
+and records accuracy, latency, energy, throughput, bits sent and MACs (explorer.search.record).
+The accuracy drop limit enters NSGA-II / TPE as a constraint (a value > 0 is a violation).
+An identical candidate is trained once: the trial that claims it first trains it
+(explorer.search.claims), its twins wait for that trial and reuse its results.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from explorer.cost.candidate import price_candidate
+from explorer.search import record
+from explorer.search.claims import TrainingClaims
+from explorer.studies.search import ResolvedSearch, candidate_spec, space_choices
+from netmodels.baseline import get_baseline
+from netmodels.candidate import build_candidate, save_candidate
+from netmodels.data import ImageDataset
+from netmodels.recipes import retrain
+from splitbase import SplitExplorerError, paths
+
+WAIT_FOR_TWIN_S = 2.0
+
+
+def candidate_key(params: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def weights_path(resolved: ResolvedSearch, key: str, cache_dir: str | None = None) -> Path:
+    """Where a trained candidate is kept: `<cache>/trials/<study>-<storage hash>/<key>.pt`, so two
+    studies of one name on two storages never share a file (export copies the chosen one)."""
+    storage = hashlib.sha1(resolved.storage.encode()).hexdigest()[:8]
+    return paths.cache_dir(cache_dir) / "trials" / f"{resolved.study.name}-{storage}" / f"{key}.pt"
+
+
+class TrialRunner:
+    """Price, prune or retrain one sampled candidate; returns the study's objective values."""
+
+    def __init__(self, resolved: ResolvedSearch, data: ImageDataset, claims: TrainingClaims, *,
+                 progress: bool, cache_dir: str | None = None) -> None:
+        self.resolved, self.data, self.claims, self.progress = resolved, data, claims, progress
+        self.cache_dir = cache_dir
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
+        params = {name: trial.suggest_categorical(name, values) for name, values in space_choices(self.resolved).items()}
+        key = candidate_key(params)
+        record.write_start(trial, key)
+        twin = self._finished_twin(trial, key)
+        if twin is not None:
+            return self._reuse(trial, twin)
+        spec = candidate_spec(self.resolved, params)
+        record.write_candidate(trial, spec)
+        try:
+            candidate = build_candidate(spec, input_shape=self.data.input_shape, num_classes=self.data.num_classes)
+        except SplitExplorerError as exc:
+            return self._prune(trial, f"not buildable: {exc}")
+        reason = self._price(trial, candidate)
+        if reason:
+            return self._prune(trial, reason)
+        twin = self._claim_or_wait(trial, key)
+        if twin is not None:
+            return self._reuse(trial, twin)
+        return self._train(trial, spec, key)
+
+    def _price(self, trial: optuna.Trial, candidate) -> str:
+        """Record the candidate's price; the analytic constraint it breaks ("" when none)."""
+        cost = price_candidate(candidate.profile, self.resolved.hardware, bits=self.resolved.bits)
+        record.write_cost(trial, cost, candidate.profile, candidate.parts.codec_options)
+        return self._analytic_violation(cost)
+
+    def _train(self, trial: optuna.Trial, spec, key: str) -> tuple[float, ...]:
+        resolved = self.resolved
+        base = get_baseline(resolved.study.model, self.data, resolved.baseline, cache_dir=self.cache_dir,
+                            progress=self.progress)
+        candidate, result = retrain(spec, base, self.data, resolved.training, progress=self.progress)
+        # price again: training may change what is sent (measured payload)
+        self._price(trial, candidate)
+        for other in resolved.also:  # the same trained candidate on other devices
+            record.write_other_device(trial, other.device_name,
+                                      price_candidate(result.profile, other, bits=resolved.bits))
+        drop = 100 * (base.test_accuracy - result.test_accuracy)
+        limit = resolved.study.constraints.max_accuracy_drop
+        path = save_candidate(weights_path(resolved, key, self.cache_dir), candidate)
+        record.write_training(trial, accuracy=result.test_accuracy, baseline_accuracy=base.test_accuracy,
+                              accuracy_drop_points=drop, train_wall_time_s=result.wall_time_s, weights=str(path))
+        # Optuna's constrained samplers read this: a value > 0 violates the accuracy-drop limit
+        trial.set_constraint("accuracy_drop", drop - limit if limit is not None else 0.0)
+        return self._values(trial.user_attrs)
+
+    def _values(self, attrs: dict[str, Any]) -> tuple[float, ...]:
+        return tuple(float(attrs[o.field]) for o in self.resolved.objectives)
+
+    def _analytic_violation(self, cost: dict) -> str:
+        limits = self.resolved.study.constraints
+        if limits.fits_device and not cost["feasible"]:
+            return str(cost["infeasible_reason"])
+        checks = ((limits.max_latency_s, cost["latency_s"], "latency", "s", 1),
+                  (limits.max_energy_j, cost["energy_j"], "energy", "J", 1),
+                  (limits.min_throughput_fps, cost["throughput_fps"], "throughput", "frames/s", -1))
+        for limit, value, what, unit, sign in checks:
+            if limit is not None and sign * value > sign * limit:
+                return f"{what} {value:.3g} {unit} breaks the limit {limit:g} {unit}"
+        return ""
+
+    def _prune(self, trial: optuna.Trial, reason: str) -> tuple[float, ...]:
+        record.write_pruned(trial, reason)
+        raise optuna.TrialPruned(reason)
+
+    def _twins(self, trial: optuna.Trial, key: str) -> list[FrozenTrial]:
+        return [t for t in trial.study.get_trials(deepcopy=False)
+                if t.number != trial.number and t.user_attrs.get("candidate_key") == key]
+
+    def _finished_twin(self, trial: optuna.Trial, key: str) -> FrozenTrial | None:
+        """A trial that has already trained the same candidate."""
+        return next((t for t in self._twins(trial, key) if record.trained(t)), None)
+
+    def _claim_or_wait(self, trial: optuna.Trial, key: str) -> FrozenTrial | None:
+        """None once this trial holds the candidate's training claim (it trains); otherwise the
+        twin holding it, after waiting for the twin's training to finish."""
+        while True:
+            holder = self.claims.claim(key, trial.number)
+            if holder == trial.number:
+                return None
+            # a holder whose worker was killed stays RUNNING until someone fails it
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(trial.study)
+            twin = next((t for t in self._twins(trial, key) if t.number == holder), None)
+            if twin is not None and record.trained(twin):
+                return twin
+            if twin is None or twin.state not in (TrialState.RUNNING, TrialState.WAITING):
+                self.claims.release(key, holder)  # its trial failed: the training is ours to do
+                continue
+            time.sleep(WAIT_FOR_TWIN_S)
+
+    def _reuse(self, trial: optuna.Trial, twin: FrozenTrial) -> tuple[float, ...]:
+        record.copy_twin(trial, twin)
+        return self._values(twin.user_attrs)

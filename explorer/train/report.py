@@ -1,0 +1,49 @@
+"""REPORT.md of a retraining study, from the CSV files of its run (rebuilt from those alone)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from explorer.analysis.markdown import frame_table
+from explorer.studies.train import ResolvedTrainStudy
+
+CANDIDATE_COLUMNS = ("candidate", "method", "options", "split", "sparsity", "head_macs", "channel",
+                     "channel_state", "compression_ratio", "sent_shape", "sent_bits", "channel_uses",
+                     "encoder_macs", "decoder_macs", "accuracy", "accuracy_drop_points")
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype(object).fillna("")
+
+
+def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
+    """REPORT.md from the CSVs in `out`."""
+    study = resolved.study
+    lines = [f"# {study.name}", "", study.description.strip(), "",
+             "Tables from the CSV files beside this report; how they were made is in "
+             "provenance.json.", "", "## Base models", ""]
+    baselines = pd.read_csv(out / "baselines.csv")
+    lines += frame_table(_shown(baselines[["model", "dataset", "test_accuracy", "epochs", "wall_time_s"]]))
+    if (out / "candidates.csv").exists():
+        candidates = pd.read_csv(out / "candidates.csv")
+        candidates["sent_bits"] = candidates["payload_bits"]
+        shown = candidates[[c for c in CANDIDATE_COLUMNS if c in candidates.columns]]
+        lines += ["", "## Candidates", "",
+                  "`compression_ratio`: raw float32 feature bits / bits sent, as achieved "
+                  "(analog AWGN values count 32 bits each, so it is the reduction in real values; "
+                  "`channel_uses` = values / 2, I and Q). `sent_bits` per frame; `head_macs` the "
+                  "head alone, `encoder_macs` the encoder after it; "
+                  "`accuracy_drop_points`: base model accuracy minus the candidate's, in points.",
+                  "", *frame_table(_shown(shown))]
+    if (out / "channel_accuracy.csv").exists():
+        states = pd.read_csv(out / "channel_accuracy.csv")
+        table = states.pivot(index="candidate", columns="state", values="accuracy").reset_index()
+        table.columns = ["candidate", *(f"state {c:g}" for c in table.columns[1:])]
+        lines += ["", "## Accuracy over channel states", "",
+                  "Each candidate evaluated with its channel fixed at each state (PSNR in dB for "
+                  "AWGN, erasure probability for BEC); empty where a state is not of its channel.",
+                  "", *frame_table(_shown(table))]
+    path = out / "REPORT.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
