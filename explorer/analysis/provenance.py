@@ -17,15 +17,21 @@ PACKAGES = ("numpy", "scipy", "pandas", "torch", "optuna", "fvcore", "matplotlib
 
 
 def git_commit(root: Path | None = None) -> str:
-    """The checkout's commit, with '+dirty' when tracked files differ from it."""
-    root = root or Path(__file__).resolve().parent.parent
+    """The checkout's commit, with '+dirty' when tracked files differ from it.
+
+    SPLIT_EXPLORER_COMMIT, when set, is taken as it is: a copy of the checkout whose .git is not
+    the source's (the GPU machine's copy of the working tree) would report a wrong commit.
+    """
+    if os.environ.get("SPLIT_EXPLORER_COMMIT"):
+        return os.environ["SPLIT_EXPLORER_COMMIT"]
+    root = root or Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return os.environ.get("SPLIT_EXPLORER_COMMIT", "unknown")
+        return "unknown"
     return commit + ("+dirty" if dirty else "")
 
 

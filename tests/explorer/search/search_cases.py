@@ -1,5 +1,8 @@
 """A tiny search study (small-cnn on synthetic data, seconds per trial) and helpers the search
 tests share."""
+import os
+from pathlib import Path
+
 import optuna
 import yaml
 
@@ -21,6 +24,15 @@ STUDY = {
                  "candidate": {"steps": 2, "batch_size": 32, "device": "cpu"}},
     "search": {"trials": 4, "seed": 0, "heartbeat_s": 1, "sampler": "random"},
 }
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def python_path() -> str:
+    """PYTHONPATH for a worker process the tests start: the checkout first, then what this
+    interpreter was given (packages installed beside the project, as on the GPU machines)."""
+    return os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
 def write(tmp_path, study):

@@ -3,13 +3,12 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import sqlalchemy as sa
 
 from explorer.search.claims import TrainingClaims
+from tests.explorer.search.search_cases import python_path
 
-ROOT = Path(__file__).resolve().parents[3]
 CLAIM_AT = """
 import sys, time
 import sqlalchemy as sa
@@ -22,7 +21,7 @@ print(claims.claim("candidate", int(sys.argv[3])))
 
 def test_many_processes_claiming_one_candidate_at_once_agree_on_one_holder(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": python_path()}
     start = time.time() + 4  # after every process has imported sqlalchemy
     processes = [subprocess.Popen([sys.executable, "-c", CLAIM_AT, url, str(start), str(number)], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -18,9 +18,8 @@ from explorer.search.storage import open_storage
 from explorer.search.study import open_study
 from explorer.search.trial import candidate_key
 from explorer.studies.search import resolve_search, space_choices
-from tests.explorer.search.search_cases import STUDY, trained, trials, write
+from tests.explorer.search.search_cases import STUDY, python_path, trained, trials, write
 
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +74,7 @@ def test_resume_after_a_killed_run_adds_no_duplicate(tmp_path, capsys):
     study = {**STUDY, "search": {**STUDY["search"], "trials": 5},
              "training": {**STUDY["training"], "candidate": {"steps": 40, "batch_size": 32, "device": "cpu"}}}
     path = write(tmp_path, study)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": python_path(), "OMP_NUM_THREADS": "1"}
     log = tmp_path / "worker.log"
     with log.open("w") as stderr:
         worker = subprocess.Popen([sys.executable, "-m", "explorer", "search", str(path), "--no-progress"],
@@ -164,7 +163,7 @@ optuna.create_study(study_name="tiny", storage=open_storage(sys.argv[1], heartbe
 
 def test_processes_opening_one_new_sqlite_file_at_once_all_succeed(tmp_path):
     url = f"sqlite:///{tmp_path / 'out' / 'study.db'}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": python_path()}
     start = time.time() + 6  # after every process has imported optuna
     processes = [subprocess.Popen([sys.executable, "-c", OPEN_AT, url, str(start)], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -190,7 +189,7 @@ def test_a_trial_waiting_for_a_killed_twin_goes_on(tmp_path):
     storage = open_storage(resolved.storage, heartbeat_s=1, max_retry=0)
     assert TrainingClaims(storage.engine, "tiny").claim(candidate_key(twin.params), twin.number) == twin.number
     twin_id = storage.get_trial_id_from_study_id_trial_number(storage.get_study_id_from_name("tiny"), twin.number)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": python_path(), "OMP_NUM_THREADS": "1"}
     worker = subprocess.Popen([sys.executable, "-m", "explorer", "search", str(path), "--no-progress"],
                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
