@@ -101,7 +101,7 @@ HANDLERS: dict[str, Handler] = {
 # Views, metadata and allocation: no arithmetic, no data moved.
 FREE_OPS = frozenset("""
     view _unsafe_view reshape t transpose permute squeeze unsqueeze expand flatten alias detach
-    as_strided slice select split split_with_sizes chunk unbind empty empty_like zeros zeros_like
+    as_strided as_strided_ slice select split split_with_sizes chunk unbind empty empty_like zeros zeros_like
     ones ones_like full fill_ lift_fresh _to_copy to
 """.split())
 

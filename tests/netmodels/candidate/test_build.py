@@ -218,3 +218,15 @@ def test_every_method_builds_a_trainable_candidate(name):
     for stage in candidate.stages:
         assert stage.trainable is None or set(stage.trainable) <= {"head", "encoder", "decoder", "tail"}
     assert candidate.method.description and candidate.profile.head_macs > 0
+
+
+def test_a_base_model_trained_on_the_gpu_profiles_as_any_other():
+    """After CUDA training the base model comes back channels_last, whose CPU forward calls
+    as_strided_ on the way: the trace must know it (found by a GPU run of resnet50-cifar)."""
+    torch.manual_seed(0)
+    model = build_model("resnet18-cifar", input_shape=(1, 32, 32), num_classes=10)
+    model = model.to(memory_format=torch.channels_last).eval()
+    spec = CandidateSpec(model="resnet18-cifar", dataset="synthetic", split="conv1", method="bottlenetpp",
+                         compression_ratio=64, channel=ChannelSpec("awgn"))
+    profile = build_candidate(spec, input_shape=(1, 32, 32), num_classes=10, base_model=model).profile
+    assert profile.head_macs == 64 * 1 * 9 * 32 * 32
