@@ -31,6 +31,8 @@ import numpy as np
 from explorer.cost.codecs import coefficients
 from explorer.cost.points import DesignPoints
 from explorer.profile.table import SplitProfile
+from netmodels.channels import ANALOG_BITS_PER_VALUE
+from netmodels.zoo import FLOAT32_BITS, INPUT_IMAGE_BITS
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class Workload:
     def compression_vs_float32(self) -> np.ndarray:
         """DESIGN.md's ratio: raw float32 feature (8-bit image at k = -1) bits / bits sent;
         analog values count as 32-bit reals."""
-        sent = np.where(self.analog, 32.0 * self.sent_real_values, self.sent_bits)
+        sent = np.where(self.analog, ANALOG_BITS_PER_VALUE * self.sent_real_values, self.sent_bits)
         return np.divide(self.float32_feature_bits, sent, out=np.full(sent.shape, np.inf),
                          where=sent > 0)
 
@@ -117,7 +119,7 @@ def workload(profile: SplitProfile, points: DesignPoints) -> Workload:
     feature_keep = np.where((k >= 1) & (k < rows - 1), keep, 1.0)
     elements = profile.feature_elements[k] * feature_keep
     raw_bits = elements * np.where(k == 0, profile.bits.input_bits, profile.bits.feature_bits)
-    float32_bits = elements * np.where(k == 0, 8, 32)
+    float32_bits = elements * np.where(k == 0, INPUT_IMAGE_BITS, FLOAT32_BITS)
     flat = np.array([len(shape) != 3 for shape in profile.feature_shapes])[k]
     channels = np.array([shape[0] for shape in profile.feature_shapes])[k] * feature_keep
     # A unit holds its input and its output at once; the head needs the largest such pair.

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+from netmodels.zoo import FLOAT32_BITS, INPUT_IMAGE_BITS
 from splitbase.schema import Bounds, check_bounds
 
 Width = Annotated[int, Bounds(low=1, high=32)]
@@ -28,10 +29,10 @@ class BitWidths:
 
     @property
     def feature_bits(self) -> int:
-        return 32 if self.activation is None else self.activation
+        return FLOAT32_BITS if self.activation is None else self.activation
 
     @property
     def input_bits(self) -> int:
         if self.input is not None:
             return self.input
-        return 8 if self.activation is None else self.activation
+        return INPUT_IMAGE_BITS if self.activation is None else self.activation

@@ -19,9 +19,8 @@ from netmodels.candidate.profile import CandidateProfile, profile_candidate
 from netmodels.candidate.pruning import PruningState, prune_at_build
 from netmodels.candidate.spec import CandidateSpec
 from netmodels.methods import Method, MethodParts, Stage, feature_shape_at, get_method
-from netmodels.methods.base import FLOAT32_BITS, INPUT_IMAGE_BITS
 from netmodels.modules import module_device
-from netmodels.zoo import UnitModel, build_model
+from netmodels.zoo import FLOAT32_BITS, INPUT_IMAGE_BITS, UnitModel, build_model
 from splitbase import ModelError
 
 

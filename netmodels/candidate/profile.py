@@ -30,7 +30,8 @@ from torch import nn
 
 from netmodels.candidate.module import SplitModel
 from netmodels.candidate.spec import CandidateSpec
-from netmodels.methods.base import FLOAT32_BITS, INPUT_IMAGE_BITS, MethodParts
+from netmodels.methods.base import MethodParts
+from netmodels.zoo import FLOAT32_BITS, INPUT_IMAGE_BITS
 from netmodels.modules import module_device
 from netmodels.profiling import UnitTrace, trace_units
 

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from netmodels.channels import Channel
-from netmodels.methods.base import FLOAT32_BITS, METHODS, FeatureMethod, MethodParts, Stage
+from netmodels.methods.base import METHODS, FeatureMethod, MethodParts, Stage
 from netmodels.methods.bottlefit import BQ_BITS, BQ_HEADER_BITS, BottleneckQuantizer
 from netmodels.methods.bottlenet import require_reliable
 from netmodels.methods.bottlenetpp import conv_bottleneck_reason, require_ratio
 from netmodels.methods.losses import LossStage, reconstruction_objective
 from netmodels.methods.parts.layers import BottleneckPlan, auto_stride, plan_bottleneck
-from netmodels.zoo import UnitModel
+from netmodels.zoo import FLOAT32_BITS, UnitModel
 from splitbase.schema import Positive, PositiveInt
 
 LAYERS = 4  # convs in the encoder, deconvs in the decoder (paper 002 section IV-C)

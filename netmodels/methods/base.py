@@ -37,8 +37,6 @@ from splitbase.schema import parse
 
 # The parts of a SplitModel a stage can train (None = all of them).
 PARTS = ("head", "encoder", "decoder", "tail")
-FLOAT32_BITS = 32
-INPUT_IMAGE_BITS = 8
 
 
 @dataclass(frozen=True)

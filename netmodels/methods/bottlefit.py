@@ -42,7 +42,7 @@ import torch
 from torch import Tensor, nn
 
 from netmodels.channels import Channel
-from netmodels.methods.base import FLOAT32_BITS, METHODS, Method, Stage, feature_shape_at
+from netmodels.methods.base import METHODS, Method, Stage, feature_shape_at
 from netmodels.methods.bottlenet import require_reliable
 from netmodels.methods.losses import DistillParts, LossStage, ghnd_objective, hnd_objective, kd_objective
 from netmodels.methods.parts.inject import (
@@ -53,7 +53,7 @@ from netmodels.methods.parts.inject import (
     locate_bottleneck,
 )
 from netmodels.methods.parts.layers import auto_stride
-from netmodels.zoo import UnitModel
+from netmodels.zoo import FLOAT32_BITS, UnitModel
 from netmodels.zoo.base import unit_shapes
 from splitbase import ModelError
 from splitbase.schema import Fraction, Positive, PositiveInt

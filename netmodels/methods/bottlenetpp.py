@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netmodels.channels import Channel
-from netmodels.methods.base import FLOAT32_BITS, METHODS, FeatureMethod, MethodParts, Stage, feature_shape_at
+from netmodels.methods.base import METHODS, FeatureMethod, MethodParts, Stage, feature_shape_at
 from netmodels.methods.parts.layers import (
     ConvEncoder,
     DeconvDecoder,
@@ -29,7 +29,7 @@ from netmodels.methods.parts.layers import (
     plan_bottleneck,
     state_normalisation,
 )
-from netmodels.zoo import UnitModel
+from netmodels.zoo import FLOAT32_BITS, UnitModel
 from splitbase import ModelError
 from splitbase.schema import Positive, PositiveInt
 

@@ -44,10 +44,10 @@ from torch import Tensor, nn
 
 from netmodels.channels import Channel
 from netmodels.codecs.quantize import check_bits
-from netmodels.methods.base import FLOAT32_BITS, METHODS, FeatureMethod, MethodParts, Stage
+from netmodels.methods.base import METHODS, FeatureMethod, MethodParts, Stage
 from netmodels.methods.bottlenetpp import require_ratio
 from netmodels.methods.parts.layers import BottleneckPlan
-from netmodels.zoo import UnitModel
+from netmodels.zoo import FLOAT32_BITS, UnitModel
 from splitbase import ModelError
 from splitbase.schema import Bounds, Positive, PositiveInt
 

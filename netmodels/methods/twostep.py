@@ -26,10 +26,10 @@ from torch import Tensor, nn
 from netmodels.channels import Channel
 from netmodels.codecs import fake_quantize
 from netmodels.codecs.entropy import MAX_ENTROPY_BITS
-from netmodels.methods.base import FLOAT32_BITS, METHODS, FeatureMethod, MethodParts
+from netmodels.methods.base import METHODS, FeatureMethod, MethodParts
 from netmodels.methods.bottlenet import require_reliable
 from netmodels.pruning import PruneStep, plan_pruning
-from netmodels.zoo import UnitModel
+from netmodels.zoo import FLOAT32_BITS, UnitModel
 from splitbase import ModelError
 from splitbase.schema import Bounds
 
