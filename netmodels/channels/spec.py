@@ -60,6 +60,10 @@ class ChannelSpec:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("ChannelSpec is immutable")
 
+    def __reduce__(self):
+        """Copied and pickled through its record (it is immutable, so no state is set after)."""
+        return (ChannelSpec.from_mapping, (self.record(),))
+
     def __getattr__(self, name: str) -> Any:
         for key, value in object.__getattribute__(self, "settings"):
             if key == name:

@@ -1,6 +1,9 @@
 """Channel layers: noise statistics, the BEC averaging rule, straight-through gradients, states."""
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 import torch
 
@@ -143,6 +146,7 @@ def test_channel_spec_reads_settings_and_defaults_from_the_channel() -> None:
         ChannelSpec("awgn", psnr_db="loud")
     with pytest.raises(AttributeError):
         spec.p = 0.5
+    assert copy.deepcopy(spec) == spec and pickle.loads(pickle.dumps(spec)) == spec
 
 
 @pytest.mark.parametrize("kind", CHANNELS.names())
