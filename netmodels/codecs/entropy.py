@@ -11,15 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from netmodels.codecs.base import (
-    Codec,
-    EncodedFeature,
-    Scale,
-    as_feature,
-    check_scale,
-    header_range,
-    sample_range,
-)
+from netmodels.codecs.base import Codec, EncodedFeature, Scale, as_feature, check_scale, header_range, sample_range
 from netmodels.codecs.bitio import pack_fields, peek, stream
 from netmodels.codecs.huffman import CanonicalDecoder, decode_chain, encode_symbols, read_table
 from netmodels.codecs.quantize import check_bits, dequantize, quantize

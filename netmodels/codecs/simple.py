@@ -5,15 +5,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from netmodels.codecs.base import (
-    Codec,
-    EncodedFeature,
-    Scale,
-    as_feature,
-    check_scale,
-    header_range,
-    sample_range,
-)
+from netmodels.codecs.base import Codec, EncodedFeature, Scale, as_feature, check_scale, header_range, sample_range
 from netmodels.codecs.bitio import pack_fixed, unpack_fixed
 from netmodels.codecs.quantize import check_bits, dequantize, quantize
 from splitbase import ModelError

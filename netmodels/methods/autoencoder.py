@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from netmodels.channels import Channel
-from netmodels.methods.base import METHODS, FeatureMethod, MethodParts, Stage
+from netmodels.methods.base import METHODS, MethodParts, Stage
 from netmodels.methods.bottlefit import BQ_BITS, BQ_HEADER_BITS, BottleneckQuantizer
 from netmodels.methods.bottlenet import require_reliable
-from netmodels.methods.bottlenetpp import conv_bottleneck_reason, require_ratio
+from netmodels.methods.bottlenetpp import ConvCodingMethod, require_ratio
 from netmodels.methods.losses import LossStage, reconstruction_objective
 from netmodels.methods.parts.layers import BottleneckPlan, auto_stride, plan_bottleneck
-from netmodels.zoo import FLOAT32_BITS, UnitModel
+from netmodels.zoo import FLOAT32_BITS
 from splitbase.schema import Positive, PositiveInt
 
 LAYERS = 4  # convs in the encoder, deconvs in the decoder (paper 002 section IV-C)
@@ -102,16 +102,12 @@ class AutoencoderOptions:
 
 
 @METHODS.register()
-class Autoencoder(FeatureMethod):
+class Autoencoder(ConvCodingMethod):
     """A 4-conv / 4-deconv autoencoder at the split, trained on reconstruction, base model frozen."""
 
     name = "autoencoder"
     description = "autoencoder (4 conv + 4 deconv, BN + ReLU) at the split, reconstruction training (paper 002 IV-C)"
     Options = AutoencoderOptions
-
-    def applies_to(self, model: UnitModel, split: int, *,
-                   feature_shape: tuple[int, ...] | None = None) -> str | None:
-        return conv_bottleneck_reason(model, split, feature_shape)
 
     def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
               channel: Channel, raw_bits_per_element: int, options: AutoencoderOptions) -> MethodParts:

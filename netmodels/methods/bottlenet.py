@@ -24,11 +24,10 @@ from dataclasses import dataclass
 
 from netmodels.channels import Channel
 from netmodels.codecs.image import JpegQuality
-from netmodels.methods.base import METHODS, FeatureMethod, MethodParts, Stage
-from netmodels.methods.bottlenetpp import conv_bottleneck_reason, require_ratio
+from netmodels.methods.base import METHODS, MethodParts, Stage
+from netmodels.methods.bottlenetpp import ConvCodingMethod, require_ratio
 from netmodels.methods.parts.jpeg_proxy import JpegProxy
 from netmodels.methods.parts.layers import ConvEncoder, DeconvDecoder, auto_stride, plan_bottleneck
-from netmodels.zoo import UnitModel
 from splitbase import ModelError
 from splitbase.schema import Positive, PositiveInt
 
@@ -50,16 +49,12 @@ class BottleNetOptions:
 
 
 @METHODS.register()
-class BottleNet(FeatureMethod):
+class BottleNet(ConvCodingMethod):
     """BottleNet: reduction unit + JPEG + restoration unit, compression-aware end-to-end training."""
 
     name = "bottlenet"
     description = "BottleNet: conv reduction + JPEG + deconv restoration, compression-aware training"
     Options = BottleNetOptions
-
-    def applies_to(self, model: UnitModel, split: int, *,
-                   feature_shape: tuple[int, ...] | None = None) -> str | None:
-        return conv_bottleneck_reason(model, split, feature_shape)
 
     def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
               channel: Channel, raw_bits_per_element: int, options: BottleNetOptions) -> MethodParts:

@@ -45,6 +45,14 @@ def conv_bottleneck_reason(model: UnitModel, split: int, feature_shape: tuple[in
     return None
 
 
+class ConvCodingMethod(FeatureMethod):
+    """A method whose encoder is convolutional: it runs where the feature is a C x H x W map."""
+
+    def applies_to(self, model: UnitModel, split: int, *,
+                   feature_shape: tuple[int, ...] | None = None) -> str | None:
+        return conv_bottleneck_reason(model, split, feature_shape)
+
+
 def require_ratio(method: str, compression_ratio: float | None) -> float:
     """The requested ratio, or the ModelError of a method that sizes its encoder by one."""
     if compression_ratio is None:
@@ -61,16 +69,12 @@ class BottleNetPPOptions:
 
 
 @METHODS.register()
-class BottleNetPP(FeatureMethod):
+class BottleNetPP(ConvCodingMethod):
     """BottleNet++: learned joint source-channel coding at the split, trained in three steps."""
 
     name = "bottlenetpp"
     description = "BottleNet++: conv encoder + channel layer + deconv decoder, 3-step training (paper 000)"
     Options = BottleNetPPOptions
-
-    def applies_to(self, model: UnitModel, split: int, *,
-                   feature_shape: tuple[int, ...] | None = None) -> str | None:
-        return conv_bottleneck_reason(model, split, feature_shape)
 
     def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
               channel: Channel, raw_bits_per_element: int, options: BottleNetPPOptions) -> MethodParts:

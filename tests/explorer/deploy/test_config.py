@@ -4,29 +4,20 @@ import json
 import pandas as pd
 import pytest
 
-from explorer.deploy.config import (
-    DatasetRecord,
-    DeployConfig,
-    Files,
-    HardwareRecord,
-    Measured,
-    Predicted,
-    SentRecord,
-    SplitRecord,
-    read_config,
-)
+from explorer.deploy import config as records
+from explorer.deploy.config import DeployConfig, read_config
 from explorer.deploy.pick import pick_trial
 from splitbase import StudyError
 
 CONFIG = DeployConfig(
     study="tiny", trial=3, commit="abc", date="2026-12-01T00:00:00+00:00", model="small-cnn",
-    dataset=DatasetRecord("synthetic", None, {"num_classes": 4}), input_shape=[1, 32, 32], num_classes=4,
-    normalisation={"mean": [0.5], "std": [0.25]}, split=SplitRecord(3, "pool2"), sparsity=0.0,
+    dataset=records.DatasetRecord("synthetic", None, {"num_classes": 4}), input_shape=[1, 32, 32], num_classes=4,
+    normalisation={"mean": [0.5], "std": [0.25]}, split=records.SplitRecord(3, "pool2"), sparsity=0.0,
     method="bottlenetpp", options={}, compression_ratio=16.0, requested_compression_ratio=16.0,
-    sent=SentRecord([4, 4, 4], 8, 0, 512.0, False), codec=None, channel={"kind": "bec", "p": 0.01, "bits": 8},
-    hardware=HardwareRecord("raspberry-pi-3", "wifi-80211bgn-004:2mbps", "rtx-2080ti"),
-    predicted=Predicted(0.01, 0.02, 90.0, 1e6, 1e4), measured=Measured(0.9, 0.92, 2.0),
-    files=Files("device.pt2", "server.pt2"))
+    sent=records.SentRecord([4, 4, 4], 8, 0, 512.0, False), codec=None, channel={"kind": "bec", "p": 0.01, "bits": 8},
+    hardware=records.HardwareRecord("raspberry-pi-3", "wifi-80211bgn-004:2mbps", "rtx-2080ti"),
+    predicted=records.Predicted(0.01, 0.02, 90.0, 1e6, 1e4), measured=records.Measured(0.9, 0.92, 2.0),
+    files=records.Files("device.pt2", "server.pt2"))
 
 
 def test_a_config_reads_back_as_written(tmp_path):
