@@ -79,11 +79,6 @@ def _bounds_of(hint: Any) -> list[Bounds]:
     return []
 
 
-def field_names(cls: type) -> tuple[str, ...]:
-    """The fields a mapping may give for dataclass `cls` (those its constructor takes)."""
-    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
-
-
 class _Parser:
     def __init__(self, error: type[SplitExplorerError]) -> None:
         self.error = error
@@ -234,4 +229,4 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
-__all__ = ["Bounds", "Fraction", "Positive", "PositiveInt", "Sparsity", "check_bounds", "field_names", "parse"]
+__all__ = ["Bounds", "Fraction", "Positive", "PositiveInt", "Sparsity", "check_bounds", "parse"]

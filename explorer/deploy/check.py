@@ -16,7 +16,7 @@ import torch
 from explorer.deploy.config import read_config
 from netmodels.channels import ChannelSpec
 from netmodels.codecs import build_codec
-from netmodels.data import eval_batches, load_dataset
+from netmodels.data import eval_batches
 from splitbase import ModelError, StudyError
 
 NOISY_TOLERANCE_POINTS = 0.5   # a fresh draw of channel noise or a real codec vs its proxy
@@ -50,7 +50,7 @@ def check_config(path: str | Path, *, data_root: str | None = None, batch_size: 
     config = read_config(path)
     device = _load_program(path.parent / config.files.device, "device")
     server = _load_program(path.parent / config.files.server, "server")
-    data = load_dataset(config.dataset.name, root=data_root or config.dataset.root, **config.dataset.options)
+    data = config.dataset.load(data_root)
     try:
         channel_spec = ChannelSpec.from_mapping(config.channel)
         codec = build_codec(config.codec.name, **config.codec.options) if config.codec else None

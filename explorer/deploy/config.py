@@ -17,18 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from explorer.studies.common import DatasetSpec
 from splitbase import StudyError
 from splitbase.schema import parse
 
 SCHEMA = "split-explorer/deploy-config"
 VERSION = 1
-
-
-@dataclass(frozen=True)
-class DatasetRecord:
-    name: str
-    root: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,7 +91,7 @@ class DeployConfig:
     commit: str
     date: str
     model: str
-    dataset: DatasetRecord
+    dataset: DatasetSpec
     input_shape: list[int]
     num_classes: int
     normalisation: dict[str, list[float]]

@@ -13,7 +13,6 @@ import torch
 from explorer.analysis.provenance import git_commit
 from explorer.deploy.config import (
     CodecRecord,
-    DatasetRecord,
     DeployConfig,
     Files,
     HardwareRecord,
@@ -69,7 +68,7 @@ def export_trial(resolved: ResolvedSearch, trial: TrialRecord, out: Path, *, dat
     config = DeployConfig(
         study=study.name, trial=trial.number, commit=git_commit(),
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"), model=study.model,
-        dataset=DatasetRecord(study.dataset.name, study.dataset.root, dict(study.dataset.options)),
+        dataset=study.dataset,
         input_shape=list(data.input_shape), num_classes=data.num_classes,
         normalisation={"mean": list(map(float, data.mean)), "std": list(map(float, data.std))},
         split=SplitRecord(profile["split_index"], profile["split_name"]), sparsity=spec.sparsity,

@@ -156,8 +156,3 @@ def get_method(name: str) -> Method:
 def feature_shape_at(model: UnitModel, split: int) -> tuple[int, ...]:
     """Shape (no batch dim) of the tensor sent at split point `split` (the input for k = -1)."""
     return tuple(model.input_shape) if split == -1 else output_shape(model.head(split), model.input_shape)
-
-
-def parameter_count(module: nn.Module | None) -> int:
-    return 0 if module is None else sum(p.numel() for p in module.parameters())
-

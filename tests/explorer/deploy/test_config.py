@@ -7,11 +7,12 @@ import pytest
 from explorer.deploy import config as records
 from explorer.deploy.config import DeployConfig, read_config
 from explorer.deploy.pick import pick_trial
+from explorer.studies.common import DatasetSpec
 from splitbase import StudyError
 
 CONFIG = DeployConfig(
     study="tiny", trial=3, commit="abc", date="2026-12-01T00:00:00+00:00", model="small-cnn",
-    dataset=records.DatasetRecord("synthetic", None, {"num_classes": 4}), input_shape=[1, 32, 32], num_classes=4,
+    dataset=DatasetSpec("synthetic", None, {"num_classes": 4}), input_shape=[1, 32, 32], num_classes=4,
     normalisation={"mean": [0.5], "std": [0.25]}, split=records.SplitRecord(3, "pool2"), sparsity=0.0,
     method="bottlenetpp", options={}, compression_ratio=16.0, requested_compression_ratio=16.0,
     sent=records.SentRecord([4, 4, 4], 8, 0, 512.0, False), codec=None, channel={"kind": "bec", "p": 0.01, "bits": 8},
