@@ -12,6 +12,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from splitbase import DataError
+from splitbase.files import write_atomic
+
 PACKAGES = ("numpy", "scipy", "pandas", "torch", "optuna", "fvcore", "matplotlib", "PyYAML",
             "Pillow", "tqdm")
 
@@ -90,3 +93,34 @@ class Provenance:
         path = folder / "provenance.json"
         path.write_text(json.dumps(self.record(), indent=2) + "\n")
         return path
+
+
+CALL_FIELDS = ("command", "commit", "date", "machine", "wall_time_s")
+
+
+def earlier_calls(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The provenance.json of a run made over several calls, as (the document, its `calls`);
+    ({}, []) when there is none yet. DataError when it cannot be read."""
+    if not path.exists():
+        return {}, []
+    try:
+        document = json.loads(path.read_text())
+        return document, list(document.get("calls", []))
+    except (OSError, ValueError, TypeError) as exc:
+        raise DataError(f"{path}: unreadable provenance ({exc})") from None
+
+
+def write_calls(path: Path, provenance: Provenance, before: list[dict[str, Any]], *, this_call: dict[str, Any],
+                fields: dict[str, Any]) -> Path:
+    """provenance.json of a run made over several calls: this call's record and `fields`, then
+    `calls` (the earlier ones and this one, with `this_call`'s counts), `wall_time_s` summed over
+    them and `machines`, each machine once. Written atomically."""
+    record = provenance.record()
+    calls = [*before, {**{name: record[name] for name in CALL_FIELDS}, **this_call}]
+    machines = []
+    for call in calls:
+        if call["machine"] not in machines:
+            machines.append(call["machine"])
+    document = {**record, **fields, "wall_time_s": round(sum(c["wall_time_s"] for c in calls), 3),
+                "calls": calls, "machines": machines}
+    return write_atomic(path, lambda f: f.write((json.dumps(document, indent=2, default=str) + "\n").encode()))

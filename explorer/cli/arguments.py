@@ -26,6 +26,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seconds(text: str) -> float:
+    """A positive number of seconds (a time limit)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
 def input_shape(text: str) -> tuple[int, int, int]:
     """CxHxW, e.g. 3x224x224."""
     match = re.fullmatch(r"(\d+)x(\d+)x(\d+)", text.strip())

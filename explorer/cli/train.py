@@ -3,28 +3,36 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.studies.train import resolve_train_study
-from explorer.train.run import run_train_study
+from explorer.cli.arguments import seconds
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser = verbs.add_parser(
         "train", help="retrain base models and listed candidates (accuracy, bits sent)",
         description="Train (or load from the cache) each base model of a retraining study, then "
-                    "build and retrain each candidate with its method's stages. Writes "
+                    "build and retrain each candidate with its method's stages, resuming where an earlier call "
+                    "stopped. Writes "
                     "baselines.csv, candidates.csv, channel_accuracy.csv and provenance.json.")
     parser.add_argument("study", metavar="STUDY.yaml")
     parser.add_argument("--output", metavar="DIR", help="folder for the results")
     parser.add_argument("--data-root", metavar="DIR", help="where the data set's files are")
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="cache of base models (default $SPLIT_EXPLORER_CACHE or ~/.cache/split-explorer)")
+    parser.add_argument("--time-limit", metavar="SECONDS", type=seconds,
+                        help="start no candidate that would not end within SECONDS of this call; "
+                             "re-run the same command to go on (finished candidates are kept)")
     parser.add_argument("--no-progress", action="store_true", help="no progress lines")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from explorer.studies.train import resolve_train_study
+    from explorer.train.run import run_train_study
+
     resolved = resolve_train_study(args.study, output=args.output)
-    out = run_train_study(resolved, data_root=args.data_root, cache_dir=args.cache_dir,
-                          progress=not args.no_progress)
-    print(f"{len(resolved.study.models)} baselines, {len(resolved.specs)} candidates -> {out}")
+    done = run_train_study(resolved, data_root=args.data_root, cache_dir=args.cache_dir,
+                           progress=not args.no_progress, time_limit_s=args.time_limit)
+    left = f"; {done.remaining} left: re-run the same command to go on" if done.remaining else ""
+    print(f"{len(resolved.study.models)} baselines, {len(resolved.specs)} candidates "
+          f"({done.trained} trained now{left}) -> {done.output}")
     return 0

@@ -2,18 +2,22 @@
 
 Results: `baselines.csv` (one row per model), `candidates.csv` (one row per candidate: achieved
 compression, bits sent, head and encoder MACs, accuracy and its drop against the cached base
-model), `channel_accuracy.csv`, REPORT.md and provenance.json.
+model, and the `candidate_key` a later call resumes by), `channel_accuracy.csv`, REPORT.md and
+provenance.json. A study of many candidates runs over several calls (`--time-limit`): each call
+trains the candidates not yet written.
 """
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from explorer.analysis.provenance import Provenance
+from explorer.analysis.provenance import Provenance, earlier_calls, write_calls
+from explorer.resumable import Deadline, ResultRows
 from explorer.studies.train import ResolvedTrainStudy
 from explorer.train.report import write_report
 from netmodels.baseline import Baseline, get_baseline
@@ -21,6 +25,13 @@ from netmodels.candidate import CandidateSpec, build_candidate
 from netmodels.data import ImageDataset
 from netmodels.recipes import CandidateResult, retrain
 from splitbase import SplitExplorerError, StudyError
+
+CANDIDATE_COLUMNS = ("candidate", "model", "method", "options", "split", "channel", "channel_state", "sparsity",
+                     "pruned_channels", "head_macs", "head_params", "requested_ratio", "compression_ratio",
+                     "sent_shape", "payload_bits", "raw_feature_bits", "channel_uses", "encoder_macs",
+                     "decoder_macs", "accuracy", "baseline_accuracy", "accuracy_drop_points", "wall_time_s",
+                     "candidate_key")
+CHANNEL_COLUMNS = ("candidate", "state", "accuracy", "candidate_key", "candidate_state")
 
 
 def check_candidates(resolved: ResolvedTrainStudy, data: ImageDataset) -> None:
@@ -51,6 +62,14 @@ def candidate_row(index: int, spec: CandidateSpec, result: CandidateResult, base
     }
 
 
+def candidate_key(spec: CandidateSpec, states: tuple[float, ...], resolved: ResolvedTrainStudy) -> str:
+    """What a finished row of candidates.csv was trained from: the candidate, the channel states it
+    was evaluated on, and both training configs (a changed budget retrains)."""
+    what = {"spec": spec.record(), "states": list(states), "training": asdict(resolved.training),
+            "baseline": asdict(resolved.baseline)}
+    return hashlib.sha1(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def _baselines(resolved: ResolvedTrainStudy, data: ImageDataset, out: Path, *, cache_dir: str | None,
                progress: bool) -> dict[str, Baseline]:
     baselines, rows = {}, []
@@ -64,27 +83,73 @@ def _baselines(resolved: ResolvedTrainStudy, data: ImageDataset, out: Path, *, c
     return baselines
 
 
-def run_train_study(resolved: ResolvedTrainStudy, *, data_root: str | None = None,
-                    cache_dir: str | None = None, progress: bool = True) -> Path:
-    """Train the base models and candidates of a resolved study; the results folder."""
-    provenance = Provenance(seed=resolved.baseline.seed)
+@dataclass(frozen=True)
+class TrainRun:
+    """What one call of a retraining study did: the folder, candidates trained now and still left."""
+
+    output: Path
+    trained: int
+    remaining: int
+
+
+def run_train_study(resolved: ResolvedTrainStudy, *, data_root: str | None = None, cache_dir: str | None = None,
+                    progress: bool = True, time_limit_s: float | None = None) -> TrainRun:
+    """Train the base models and the candidates of a resolved study not yet in its candidates.csv.
+
+    Resumable: each candidate's row (and its channel-state rows) is written as it ends, keyed by
+    `candidate_key`, and a later call skips the keys it finds; with `time_limit_s` a call starts no
+    candidate that would not end in time. REPORT.md is written once every candidate has its row;
+    provenance.json after every call, its wall time summed over the calls.
+    """
+    provenance, deadline = Provenance(seed=resolved.baseline.seed), Deadline(time_limit_s)
     data = resolved.study.dataset.load(data_root)
     check_candidates(resolved, data)
     out = resolved.output
     out.mkdir(parents=True, exist_ok=True)
     baselines = _baselines(resolved, data, out, cache_dir=cache_dir, progress=progress)
-    candidate_rows, channel_rows = [], []
-    for index, (spec, states) in enumerate(resolved.specs):
+    keys = [candidate_key(spec, states, resolved) for spec, states in resolved.specs]
+    rows = ResultRows(out / "candidates.csv", "candidate_key", CANDIDATE_COLUMNS, order=keys)
+    states_rows = ResultRows(out / "channel_accuracy.csv", "candidate_state", CHANNEL_COLUMNS)
+    _match_study(rows, states_rows, keys)
+    trained = 0
+    for index, ((spec, states), key) in enumerate(zip(resolved.specs, keys)):
+        if key in rows:
+            continue
+        if not deadline.fits(rows.column("wall_time_s")):
+            break
         base = baselines[spec.model]
         _, result = retrain(spec, base, data, resolved.training, channel_states=states, progress=progress)
-        candidate_rows.append(candidate_row(index, spec, result, base))
-        channel_rows += [{"candidate": index, "state": state, "accuracy": accuracy}
-                         for state, accuracy in result.channel_accuracy]
-        pd.DataFrame(candidate_rows).to_csv(out / "candidates.csv", index=False)
-    if channel_rows:
-        pd.DataFrame(channel_rows).to_csv(out / "channel_accuracy.csv", index=False)
-    provenance.extra["baseline_config"] = asdict(resolved.baseline)
-    provenance.extra["training_config"] = asdict(resolved.training)
-    provenance.write(out)
-    write_report(resolved, out)
-    return out
+        for state, accuracy in result.channel_accuracy:
+            states_rows.put({"candidate_state": f"{key}@{state:g}", "candidate": index, "state": state,
+                             "accuracy": accuracy, "candidate_key": key})
+        rows.put({"candidate_key": key, **candidate_row(index, spec, result, base)})
+        trained += 1
+    remaining = sum(key not in rows for key in keys)
+    _write_provenance(resolved, out, provenance, trained=trained, remaining=remaining)
+    if not remaining:
+        write_report(resolved, out)
+    return TrainRun(out, trained, remaining)
+
+
+def _match_study(rows: ResultRows, states_rows: ResultRows, keys: list[str]) -> None:
+    """Drop the rows of candidates the study no longer lists (changed or removed since they ran)
+    and number the others by their place in the study now."""
+    index = {key: i for i, key in enumerate(keys)}
+
+    def renumber(row: dict[str, str]) -> dict[str, Any] | None:
+        key = row["candidate_key"]
+        return {**row, "candidate": index[key]} if key in index else None
+
+    rows.keep(renumber)
+    states_rows.keep(renumber)
+
+
+def _write_provenance(resolved: ResolvedTrainStudy, out: Path, provenance: Provenance, *, trained: int,
+                      remaining: int) -> None:
+    """provenance.json of the study so far: this call's record, every call under `calls`, and
+    `wall_time_s` summed over them (explorer.analysis.provenance.write_calls)."""
+    path = out / "provenance.json"
+    _, before = earlier_calls(path)
+    write_calls(path, provenance, before, this_call={"trained": trained},
+                fields={"remaining": remaining, "baseline_config": asdict(resolved.baseline),
+                        "training_config": asdict(resolved.training)})

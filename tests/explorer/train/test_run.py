@@ -1,4 +1,6 @@
 """`split-explorer train` on a tiny synthetic study, and its one-line errors."""
+import json
+
 import pandas as pd
 import pytest
 import yaml
@@ -57,3 +59,47 @@ def test_bad_train_study_is_one_line_before_any_training(tmp_path, capsys, chang
     code, out, err = run(tmp_path, capsys, {**STUDY, **change})
     assert code == 2 and out == "" and err.count("\n") == 1 and named in err, err
     assert not (tmp_path / "cache").exists() and not (tmp_path / "out").exists()
+
+
+def _count_retrains(monkeypatch) -> list[str]:
+    import explorer.train.run as train_run
+
+    trained, retrain = [], train_run.retrain
+
+    def counting(spec, *args, **kwargs):
+        trained.append(f"{spec.method}@{spec.compression_ratio:g}")
+        return retrain(spec, *args, **kwargs)
+
+    monkeypatch.setattr(train_run, "retrain", counting)
+    return trained
+
+
+def test_a_study_resumes_where_a_call_stopped_and_retrains_only_what_changed(tmp_path, capsys, monkeypatch):
+    trained = _count_retrains(monkeypatch)
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(STUDY))
+    args = ["train", str(path), "--output", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"),
+            "--no-progress"]
+    # a limit no candidate fits in: nothing is trained, nothing reported, the call says what is left
+    assert main([*args, "--time-limit", "1e-9"]) == 0
+    assert "0 trained now; 2 left" in capsys.readouterr().out and trained == []
+    assert not (tmp_path / "out" / "REPORT.md").exists()
+    assert main(args) == 0 and trained == ["bottlenetpp@8", "bottlenetpp@32"]
+    first = pd.read_csv(tmp_path / "out" / "candidates.csv")
+    assert (tmp_path / "out" / "REPORT.md").exists()
+    assert main(args) == 0 and len(trained) == 2  # every candidate is done: none retrained
+    assert "(0 trained now)" in capsys.readouterr().out
+
+    changed = {**STUDY, "candidates": [{**STUDY["candidates"][0], "compression_ratio": [32, 16]}]}
+    path.write_text(yaml.safe_dump(changed))
+    assert main(args) == 0 and trained[2:] == ["bottlenetpp@16"]
+    now = pd.read_csv(tmp_path / "out" / "candidates.csv")
+    # the 8x row is gone (no longer in the study), the 32x row kept as it was and renumbered
+    assert sorted(now["requested_ratio"]) == [16.0, 32.0]
+    kept = now[now["requested_ratio"] == 32.0].iloc[0]
+    assert kept["candidate"] == 0 and kept["accuracy"] == first[first["requested_ratio"] == 32.0].iloc[0]["accuracy"]
+    states = pd.read_csv(tmp_path / "out" / "channel_accuracy.csv")
+    assert sorted(states["candidate"].unique()) == [0, 1] and len(states) == 4
+    provenance = json.loads((tmp_path / "out" / "provenance.json").read_text())
+    assert [c["trained"] for c in provenance["calls"]] == [0, 2, 0, 1]
+    assert provenance["wall_time_s"] == pytest.approx(sum(c["wall_time_s"] for c in provenance["calls"]), abs=0.01)
