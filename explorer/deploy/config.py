@@ -1,13 +1,14 @@
-"""The deployment config (config.json, schema version 1): a typed record, written and read here.
+"""The deployment config (config.json, schema version 2): a typed record, written and read here.
 
-Beside it in the export folder: `device.pt2` (head + encoder) and `server.pt2` (decoder + tail),
-torch.export programs (explorer.deploy.export). The device program takes normalised float32
-images [B, C, H, W] (`normalisation`: per-channel mean and std on the 0..1 scale) and the channel
-state [B] (ignored unless the encoder takes it) and returns the sent feature z, or (z, lo, span)
-when `sent.side_information` is true (per-sample min and span, sent reliably). The server program
-takes y[, lo, span] and returns the logits. Between them the link: `codec` (a CODECS codec coding
-z per sample, e.g. JPEG) or `channel` (a ChannelSpec record: none, awgn at psnr_db, bec/bsc at p
-with `bits` per element). `explorer.deploy.check` replays the test set through all three.
+Beside it in the export folder (explorer.deploy.export): `device.pt2` / `device.onnx` (head +
+encoder) and `server.pt2` / `server.onnx` (decoder + tail), as torch.export programs and ONNX
+models of the same halves; `split_runner.py`, which runs the ONNX halves over a socket with numpy
+and onnxruntime alone; `README.md`. The config says everything needed to call them without this
+package: `preprocessing` (uint8 image -> float32 device input), `programs` (each half's call and
+its named input and output tensors; the device's outputs are the boundary tensors), `wire` (how
+the sent tensor is coded, explorer.deploy.wire), `channel_state` (the state the device program's
+encoder was exported with), `sha256` of every artifact, and `tolerance` (what `check` accepts).
+The simulated link (`codec` or `channel`: a ChannelSpec record) is what `check` replays.
 """
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from typing import Any
 
 from explorer.studies.common import DatasetSpec
 from splitbase import StudyError
+from splitbase.files import write_atomic
 from splitbase.schema import parse
 
 SCHEMA = "split-explorer/deploy-config"
-VERSION = 1
+VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,67 @@ class Measured:
 class Files:
     device: str
     server: str
+    device_onnx: str
+    server_onnx: str
+    runner: str
+    readme: str
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """From a uint8 image (C x h x w, h <= H, w <= W; grey: C = 1, colour: RGB) to the device input:
+    zero-pad (pad_value) centred to input_shape (C, H, W) (Fashion-MNIST: 28x28 -> 32x32, 2 pixels
+    each side), multiply by `scale` (1/255: 0..1), subtract `mean` and divide by `std` per channel,
+    as `dtype` in `layout` (a batch first)."""
+
+    input_shape: list[int]
+    input_dtype: str
+    pad_value: int
+    pad: str
+    scale: float
+    mean: list[float]
+    std: list[float]
+    channel_order: str
+    layout: str
+    dtype: str
+
+
+@dataclass(frozen=True)
+class TensorRecord:
+    """A named input or output of a program: its shape ("batch" the dynamic first dimension)."""
+
+    name: str
+    shape: list[int | str]
+    dtype: str
+
+
+@dataclass(frozen=True)
+class ProgramRecord:
+    call: str
+    inputs: list[TensorRecord]
+    outputs: list[TensorRecord]
+
+
+@dataclass(frozen=True)
+class Programs:
+    device: ProgramRecord
+    server: ProgramRecord
+    onnx_opset: int
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """What `check` accepts: the accuracy within `accuracy_points` of the recorded one (noise or a
+    real codec replaces its training proxy: 0.5, else 0.1), and the ONNX parts' outputs within
+    `onnx_max_abs` of the torch programs' on the same inputs."""
+
+    accuracy_points: float
+    onnx_max_abs: float
 
 
 @dataclass(frozen=True)
 class DeployConfig:
-    """config.json: the exported trial, what it needs to run (input, normalisation, split, link)
+    """config.json: the exported trial, what it needs to run (preprocessing, programs, wire)
     and what was predicted and measured for it."""
 
     study: str
@@ -94,7 +152,7 @@ class DeployConfig:
     dataset: DatasetSpec
     input_shape: list[int]
     num_classes: int
-    normalisation: dict[str, list[float]]
+    preprocessing: Preprocessing
     split: SplitRecord
     sparsity: float
     method: str
@@ -108,6 +166,11 @@ class DeployConfig:
     predicted: Predicted
     measured: Measured
     files: Files
+    programs: Programs
+    wire: dict[str, Any]
+    channel_state: float
+    tolerance: Tolerance
+    sha256: dict[str, str]
     schema: str = SCHEMA
     version: int = VERSION
 
@@ -117,9 +180,7 @@ class DeployConfig:
                               if f.name not in ("schema", "version")}}, indent=2) + "\n"
 
     def write(self, folder: Path) -> Path:
-        path = folder / "config.json"
-        path.write_text(self.to_json())
-        return path
+        return write_atomic(folder / "config.json", lambda f: f.write(self.to_json().encode()))
 
     def check_result(self, folder: Path) -> dict[str, Any] | None:
         """The check.json `split-explorer check` wrote beside the config, if any."""

@@ -23,7 +23,7 @@ def pick_trial(frame: pd.DataFrame, expression: str) -> int:
     """The trial chosen by `expression`, e.g. "accuracy>=0.93; minimize latency": conditions
     (`name OP value`, OP one of >=, <=, >, <) keep feasible trials, then one `minimize NAME` or
     `maximize NAME` picks. Names: the objectives (accuracy, latency, energy, throughput) and MEASURES."""
-    rows = frame[frame["ok"] & frame["reused_from"].isna()]
+    rows = frame[frame["feasible"].astype(bool) & frame["reused_from"].isna()]
     goal = None
     for clause in filter(None, (c.strip() for c in expression.split(";"))):
         match = re.fullmatch(r"(\w+)\s*(>=|<=|>|<)\s*([-+0-9.eE]+)", clause)
