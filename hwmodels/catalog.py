@@ -5,6 +5,7 @@ Adding a preset is adding one YAML file to the presets folder; adding a kind is 
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
@@ -34,17 +35,31 @@ class PresetInfo(NamedTuple):
     description: str
 
 
+#: folders of the user's own presets (a calibrated device), searched after the built-in ones
+USER_PRESETS_ENV = "SPLIT_EXPLORER_PRESETS"
+
+
+def preset_dirs(preset_dir: Path = PRESET_DIR) -> list[Path]:
+    """Where presets are looked up: `preset_dir`, then (for the built-in catalog) every folder in
+    $SPLIT_EXPLORER_PRESETS (os.pathsep-separated)."""
+    extra = [Path(p) for p in os.environ.get(USER_PRESETS_ENV, "").split(os.pathsep) if p]
+    return [Path(preset_dir), *(extra if Path(preset_dir) == PRESET_DIR else [])]
+
+
 def preset_names(preset_dir: Path = PRESET_DIR) -> list[str]:
-    """Names of the presets in `preset_dir` (file names without .yaml), sorted."""
-    return sorted(p.stem for p in Path(preset_dir).glob("*.yaml"))
+    """Names of the presets in `preset_dir` (file names without .yaml; with the user's folders
+    for the built-in catalog), sorted."""
+    return sorted({p.stem for folder in preset_dirs(preset_dir) for p in folder.glob("*.yaml")})
 
 
 def preset_path(name: str, preset_dir: Path = PRESET_DIR) -> Path:
-    path = Path(preset_dir) / f"{name}.yaml"
-    if not path.is_file():
-        known = ", ".join(preset_names(preset_dir)) or "none"
-        raise HardwareModelError(f"unknown hardware preset {name!r} (known: {known})")
-    return path
+    """The file of preset `name`: the first folder of `preset_dirs` that has it."""
+    for folder in preset_dirs(preset_dir):
+        path = folder / f"{name}.yaml"
+        if path.is_file():
+            return path
+    known = ", ".join(preset_names(preset_dir)) or "none"
+    raise HardwareModelError(f"unknown hardware preset {name!r} (known: {known})")
 
 
 def read_preset_file(path: str | Path) -> Preset:
@@ -67,7 +82,7 @@ def list_presets(preset_dir: Path = PRESET_DIR) -> list[PresetInfo]:
     """(name, kind, description) of every preset, sorted by name."""
     infos = []
     for name in preset_names(preset_dir):
-        p = read_preset_file(Path(preset_dir) / f"{name}.yaml")
+        p = read_preset_file(preset_path(name, preset_dir))
         infos.append(PresetInfo(p.name, p.kind, p.description))
     return infos
 

@@ -86,12 +86,18 @@ class HardwareModel:
 
 
 def param_field(dimension: str, *, low: float | None = None, high: float | None = None,
-                low_open: bool = False) -> Any:
+                low_open: bool = False, default: Any = dataclasses.MISSING, why: str | None = None) -> Any:
     """A model field filled from a preset parameter of `dimension` (a key of `units.DIMENSIONS`
-    or FLAG), valid in [low, high] (or (low, high] with `low_open`)."""
+    or FLAG), valid in [low, high] (or (low, high] with `low_open`).
+
+    With `default` (SI) the preset may leave it out: the model then takes the default, recorded
+    with source "default: <why>" (`why` says why the default changes nothing)."""
     if dimension not in DIMENSIONS and dimension != FLAG:
         raise ValueError(f"unknown dimension {dimension!r}")
-    return field(metadata={"dimension": dimension, "low": low, "high": high, "low_open": low_open})
+    if (default is dataclasses.MISSING) != (why is None):
+        raise ValueError("a parameter with a default says why (`why`), and only then")
+    return field(default=default, metadata={"dimension": dimension, "low": low, "high": high,
+                                            "low_open": low_open, "why": why})
 
 
 def component_field(kind: str) -> Any:
@@ -207,10 +213,11 @@ def build(cls: type, preset: Preset, *, mode: str | None = None, overrides: Mapp
     if unknown:
         raise HardwareModelError(f"preset {preset.name!r}: unknown parameter(s) {unknown} for kind "
                                  f"{preset.kind!r} (known: {', '.join(sorted(spec))})")
-    missing = sorted(set(spec) - set(written))
+    missing = sorted(name for name in set(spec) - set(written) if spec[name].metadata["why"] is None)
     if missing:
         raise HardwareModelError(f"preset {preset.name!r}: missing parameter(s) {missing} for kind {preset.kind!r}")
-    params = {name: _to_si(preset.name, spec[name].metadata["dimension"], p) for name, p in written.items()}
+    params = {name: (_to_si(preset.name, spec[name].metadata["dimension"], written[name]) if name in written
+                     else _default(spec[name])) for name in spec if name in written or spec[name].metadata["why"]}
     for name, value in (overrides or {}).items():
         if name not in spec:
             raise HardwareModelError(f"preset {preset.name!r}: cannot override unknown parameter {name!r} "
@@ -220,6 +227,13 @@ def build(cls: type, preset: Preset, *, mode: str | None = None, overrides: Mapp
         _check_bounds(preset.name, name, spec[name].metadata, p.value)
     return cls(name=preset.name, mode=mode, params=MappingProxyType(params),
                **{name: p.value for name, p in params.items()}, **dict(components or {}))
+
+
+def _default(spec: dataclasses.Field) -> Param:
+    dimension = spec.metadata["dimension"]
+    unit = "bool" if dimension == FLAG else SI_UNIT[dimension]
+    return Param(name=spec.name, value=spec.default, unit=unit, written_value=spec.default,
+                 source=f"default (not in the preset): {spec.metadata['why']}")
 
 
 def _to_si(label: str, dimension: str, p: Param) -> Param:

@@ -11,6 +11,7 @@ import numpy as np
 
 from hwmodels.catalog import PRESET_DIR, list_presets, load_preset, preset_path, read_preset_file, split_mode
 from hwmodels.params import HardwareModel, Param, component_fields
+from splitbase import HardwareModelError
 
 
 class ParamRow(NamedTuple):
@@ -100,6 +101,8 @@ def _num(x: Any) -> str:
 
 
 def _path_of(name: str, preset_dir: Path) -> Path:
-    local = Path(preset_dir) / f"{name}.yaml"
-    return local if local.is_file() else preset_path(name)
+    try:
+        return preset_path(name, preset_dir)
+    except HardwareModelError:
+        return preset_path(name)
 

@@ -16,6 +16,7 @@ from explorer.cost.hardware import Hardware
 from explorer.cost.price import price
 from explorer.cost.workload import UnitLoads, Workload
 from explorer.profile.bits import BitWidths
+from hwmodels.roofline import LAYER_CLASSES, ClassLoads
 from netmodels.candidate.profile import CandidateProfile, UnitCost
 from netmodels.codecs import CODECS
 
@@ -25,7 +26,17 @@ def _loads(units: tuple[UnitCost, ...], bits: BitWidths) -> UnitLoads:
         return np.asarray([list(values)], dtype=float).reshape(1, -1)
 
     return UnitLoads(row(u.macs for u in units), row(u.params * bits.weight / 8 for u in units),
-                     row(u.activation_elements * bits.feature_bits / 8 for u in units))
+                     row(u.activation_elements * bits.feature_bits / 8 for u in units), _class_loads(units, bits))
+
+
+def _class_loads(units: tuple[UnitCost, ...], bits: BitWidths) -> ClassLoads | None:
+    """The units' work by layer class, arrays (1, units, classes); None where a unit's record has
+    no classes (written before units held them)."""
+    if any(len(u.classes) != len(LAYER_CLASSES) for u in units):
+        return None
+    counts = np.asarray([u.classes for u in units], dtype=float).reshape(1, len(units), len(LAYER_CLASSES), 4)
+    return ClassLoads(counts[..., 0], counts[..., 1] * bits.weight / 8, counts[..., 2] * bits.feature_bits / 8,
+                      counts[..., 3])
 
 
 def candidate_workload(profile: CandidateProfile, bits: BitWidths) -> Workload:

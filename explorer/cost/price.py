@@ -1,5 +1,10 @@
 """Pricing workloads on hardware, vectorised: latency, throughput, device energy and its parts.
 
+Batch: a roofline device with `batch` B runs B frames per head call. Latency is one call's time
+(every frame of the batch waits for it); stage 1 then sustains B / head_s frames per second, so
+throughput = 1 / max(head_s / B, encode_s + link_s), and the device's inference energy per frame
+is the call's energy / B.
+
 Timing runs layer by layer: the head's time is the sum over its units of each unit's bound on
 the device (compute, or its weight and feature traffic), plus an analytic coder as one more
 layer; a unit's weights cannot be fetched while an earlier unit computes (the on-chip buffer does
@@ -13,20 +18,37 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from explorer.cost.hardware import Hardware
 from explorer.cost.points import DesignPoints
 from explorer.cost.workload import UnitLoads, Workload, workload
 from explorer.profile.table import SplitProfile
 from hwmodels import Device, Link, StageCost, two_stage_pipeline
-from splitbase import StudyError
+from hwmodels.roofline import RooflineDevice
+from splitbase import HardwareModelError, StudyError
 
 CHUNK = 1 << 16  # points priced together: temporaries stay in cache (6x faster than 1e6 at once)
 
 
+def _units(device: Device, loads: UnitLoads) -> StageCost:
+    """Each unit's cost; a roofline that prices by layer class gets the loads by class."""
+    if isinstance(device, RooflineDevice) and device.per_layer_class:
+        if loads.classes is None:
+            raise HardwareModelError(f"preset {device.name!r} prices by layer class (per_layer_class), but "
+                                     "this workload has no per-class loads (a candidate's traced units)")
+        return device.inference_by_class(loads.classes)
+    return device.inference(loads.macs, loads.weight_bytes, loads.activation_bytes)
+
+
+def _frames_per_call(device: Device) -> float:
+    """Frames one head call runs: a roofline's `batch`, else 1."""
+    return float(device.batch) if isinstance(device, RooflineDevice) else 1.0
+
+
 def _layer_by_layer(device: Device, loads: UnitLoads, part: np.ndarray, coder_macs: np.ndarray) -> StageCost:
     """Sum of per-unit costs of each part, gathered to the points, plus the coder as one layer."""
-    units = device.inference(loads.macs, loads.weight_bytes, loads.activation_bytes)
+    units = _units(device, loads)
     coder = device.inference(coder_macs, 0.0, 0.0)
     time = np.broadcast_to(units.time_s, loads.macs.shape).sum(axis=1)[part] + coder.time_s
     energy = {name: np.broadcast_to(joules, loads.macs.shape).sum(axis=1)[part]
@@ -49,20 +71,28 @@ def price(load: Workload, hardware: Hardware) -> dict[str, np.ndarray]:
     """Latency (s), throughput (frames/s), device energy (J) with its components, and feasibility
     (with the reason where a head does not fit) of every point."""
     device, server = hardware.device, hardware.server
+    frames = _frames_per_call(device)
+    head = _layer_by_layer(device, load.device, load.part, load.coder_layer_macs)
     cost = two_stage_pipeline(
-        head=_layer_by_layer(device, load.device, load.part, load.coder_layer_macs),
+        head=StageCost(time_s=head.time_s, energy_j={k: j / frames for k, j in head.energy_j.items()}),
         encode=device.encode(load.encoded_pixels),
         transmit=_transmit(hardware.link, load),
         tail=_layer_by_layer(server, load.server, load.part, load.coder_layer_macs),
     )
+    throughput, inference_bound = cost.throughput_fps, cost.inference_bound
+    if frames != 1:  # a call runs `frames` frames: stage 1 sustains frames / head_s
+        per_frame = cost.head_s / frames
+        slowest = np.maximum(per_frame, cost.stage2_s)
+        throughput = np.divide(1.0, slowest, out=np.full(slowest.shape, np.inf), where=slowest > 0.0)
+        inference_bound = per_frame >= cost.stage2_s
     # Whether a head fits depends on its (split, sparsity) pair only: check the pairs.
     check = device.memory_check(load.part_weight_bytes, load.part_peak_activation_bytes)
     part_feasible = np.broadcast_to(check.feasible, load.part_weight_bytes.shape)
     columns = {
         "head_s": cost.head_s, "encode_s": cost.encode_s, "link_s": cost.link_s,
-        "tail_s": cost.tail_s, "latency_s": cost.latency_s, "throughput_fps": cost.throughput_fps,
+        "tail_s": cost.tail_s, "latency_s": cost.latency_s, "throughput_fps": throughput,
         "energy_j": cost.energy_j, "server_energy_j": cost.server_energy_j,
-        "inference_bound": cost.inference_bound, "feasible": part_feasible[load.part],
+        "inference_bound": inference_bound, "feasible": part_feasible[load.part],
     }
     for part, joules in cost.energy_breakdown_j.items():
         columns[f"energy_{part}_j"] = joules
@@ -101,6 +131,9 @@ def evaluate(profile: SplitProfile, points: DesignPoints, hardware: list[Hardwar
         "codec": np.asarray([c.label for c in points.codecs], dtype=object)[points.codec],
         "codec_ratio": np.asarray([c.ratio for c in points.codecs])[points.codec],
     }
+    # a bar only when pricing lasts (a large grid on many hardware combinations), never in a log
+    combinations = tqdm(hardware, desc=f"pricing {len(points)} points", unit="hardware", disable=None, delay=1.0,
+                        leave=False)
     frames = [pd.DataFrame({**base, "device": hw.device_name, "link": hw.link_name, "server": hw.server_name,
-                            **price_points(profile, points, hw)}) for hw in hardware]
+                            **price_points(profile, points, hw)}) for hw in combinations]
     return pd.concat(frames, ignore_index=True)

@@ -31,6 +31,7 @@ import numpy as np
 from explorer.cost.codecs import coefficients
 from explorer.cost.points import DesignPoints
 from explorer.profile.table import SplitProfile
+from hwmodels.roofline import ClassLoads
 from netmodels.channels import ANALOG_BITS_PER_VALUE
 from netmodels.zoo import FLOAT32_BITS, INPUT_IMAGE_BITS
 
@@ -38,11 +39,14 @@ from netmodels.zoo import FLOAT32_BITS, INPUT_IMAGE_BITS
 @dataclass(frozen=True)
 class UnitLoads:
     """Per-unit work of a set of partial networks: arrays (n_parts, n_units), zero where a unit
-    does not belong to the part. Priced unit by unit, summed along axis 1."""
+    does not belong to the part. Priced unit by unit, summed along axis 1. `classes`: the same
+    work split by layer class, arrays (n_parts, n_units, classes), for devices that price by
+    class (hwmodels.roofline's per_layer_class); None where the profile has no classes."""
 
     macs: np.ndarray
     weight_bytes: np.ndarray
     activation_bytes: np.ndarray
+    classes: ClassLoads | None = None
 
 
 @dataclass(frozen=True)
@@ -97,10 +101,29 @@ def _unit_loads(profile: SplitProfile, rows: np.ndarray, keep: np.ndarray) -> tu
     scale = np.where(first, keep[:, None], keep[:, None] ** 2)  # MACs and weights
     macs, weights = profile.unit_macs[units], profile.unit_weight_bytes[units]
     activations = profile.activation_bytes[units]
+    head_classes, tail_classes = _class_loads(profile, units, in_head, scale, keep)
     head = UnitLoads(np.where(in_head, macs * scale, 0.0), np.where(in_head, weights * scale, 0.0),
-                     np.where(in_head, activations * keep[:, None], 0.0))
+                     np.where(in_head, activations * keep[:, None], 0.0), head_classes)
     tail = UnitLoads(np.where(in_head, 0.0, macs), np.where(in_head, 0.0, weights),
-                     np.where(in_head, 0.0, activations))
+                     np.where(in_head, 0.0, activations), tail_classes)
+    return head, tail
+
+
+def _class_loads(profile: SplitProfile, units: np.ndarray, in_head: np.ndarray, scale: np.ndarray,
+                 keep: np.ndarray) -> tuple[ClassLoads | None, ClassLoads | None]:
+    """`_unit_loads` split by layer class (arrays (parts, units, classes)); pruning scales each
+    class as it scales the unit (operator calls are not pruned away)."""
+    if profile.classes is None:
+        return None, None
+    counts = profile.classes
+    macs = counts.macs[units].astype(float)
+    weights = counts.weight_elements[units] * profile.bits.weight / 8
+    activations = counts.activation_elements[units] * profile.bits.feature_bits / 8
+    kernels = counts.kernels[units].astype(float)
+    head_mask, scale3, keep3 = in_head[..., None], scale[..., None], keep[:, None, None]
+    head = ClassLoads(np.where(head_mask, macs * scale3, 0.0), np.where(head_mask, weights * scale3, 0.0),
+                      np.where(head_mask, activations * keep3, 0.0), np.where(head_mask, kernels, 0.0))
+    tail = ClassLoads(*(np.where(head_mask, 0.0, value) for value in (macs, weights, activations, kernels)))
     return head, tail
 
 

@@ -33,24 +33,31 @@ from netmodels.candidate.spec import CandidateSpec
 from netmodels.methods.base import MethodParts
 from netmodels.zoo import FLOAT32_BITS, INPUT_IMAGE_BITS
 from netmodels.modules import module_device
-from netmodels.profiling import UnitTrace, trace_units
+from netmodels.profiling import LAYER_CLASSES, ClassCount, UnitTrace, trace_units
 
 
 @dataclass(frozen=True)
 class UnitCost:
     """Per-frame cost of one traced part of a candidate (a head or tail unit, the encoder, the
-    decoder): MACs, parameters, activation elements read and written (unfused), output elements."""
+    decoder): MACs, parameters, activation elements read and written (unfused), output elements;
+    `classes`: the same work by layer class, one (MACs, weight/buffer elements, activation
+    elements, operator calls) per class of LAYER_CLASSES in order (empty in records written
+    before units held their classes)."""
 
     name: str
     macs: int
     params: int
     activation_elements: int
     output_elements: int
+    classes: tuple[tuple[int, int, int, int], ...] = ()
 
     @classmethod
     def of(cls, trace: UnitTrace) -> "UnitCost":
+        empty = ClassCount()
+        classes = tuple((c.macs, c.weight_elements, c.read_elements + c.written_elements, c.kernels)
+                        for c in (trace.by_class.get(name, empty) for name in LAYER_CLASSES))
         return cls(trace.name, trace.macs, trace.params, trace.read_elements + trace.written_elements,
-                   math.prod(trace.output_shape))
+                   math.prod(trace.output_shape), classes)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 module and attributes every operator's cost to the unit running it (trace.py)."""
 from __future__ import annotations
 
-from netmodels.profiling.ops import FREE_OPS, HANDLERS, OpCount, TensorInfo, count
-from netmodels.profiling.trace import ModelTrace, UnitTrace, trace_model, trace_units
+from netmodels.profiling.ops import FREE_OPS, HANDLERS, LAYER_CLASSES, OpCount, TensorInfo, count, layer_class
+from netmodels.profiling.trace import ClassCount, ModelTrace, UnitTrace, trace_model, trace_units
 
-__all__ = ["FREE_OPS", "HANDLERS", "ModelTrace", "OpCount", "TensorInfo", "UnitTrace", "count", "trace_model",
-           "trace_units"]
+__all__ = ["FREE_OPS", "HANDLERS", "LAYER_CLASSES", "ClassCount", "ModelTrace", "OpCount", "TensorInfo", "UnitTrace",
+           "count", "layer_class", "trace_model", "trace_units"]

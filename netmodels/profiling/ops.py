@@ -9,6 +9,13 @@ operands going through memory once.
 
 An operator that is neither in `HANDLERS` nor in `FREE_OPS` is reported as unsupported by the
 tracer, never silently counted as zero.
+
+Layer classes: every costed operator also belongs to one class of `LAYER_CLASSES` (`layer_class`),
+so that a latency model can give each class its own efficiencies and per-kernel overhead
+(hwmodels.roofline): a convolution is `depthwise` when grouped (groups > 1, depthwise or
+AlexNet-style), `pointwise` when its kernel is 1x1, else `conv`; matrix products are `linear`;
+batch, layer and group norms are `norm`; everything else with a handler (activations, pooling,
+additions, concatenation, copies) is `elementwise`. Free ops belong to no class.
 """
 from __future__ import annotations
 
@@ -32,11 +39,18 @@ class TensorInfo:
 
 @dataclass(frozen=True)
 class OpCount:
-    """Cost of one operator call: MACs and activation elements read and written."""
+    """Cost of one operator call: MACs and activation elements read and written; its layer class
+    ("" for a free op) and the weight/buffer elements it reads."""
 
     macs: int
     read_elements: int
     written_elements: int
+    layer_class: str = ""
+    weight_elements: int = 0
+
+
+#: the layer classes of costed operators (module doc), in the order tables list them
+LAYER_CLASSES = ("conv", "depthwise", "pointwise", "linear", "elementwise", "norm")
 
 
 Handler = Callable[[Sequence[TensorInfo], Sequence[TensorInfo], Sequence[object]], int]
@@ -98,6 +112,28 @@ HANDLERS: dict[str, Handler] = {
     """),
 }
 
+_CONV_OPS = frozenset("convolution _convolution cudnn_convolution mkldnn_convolution".split())
+_LINEAR_OPS = frozenset("mm bmm matmul linear addmm".split())
+_NORM_OPS = frozenset("""native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_no_training
+    cudnn_batch_norm native_layer_norm native_group_norm""".split())
+
+
+def layer_class(name: str, inputs: Sequence[TensorInfo], args: Sequence[object]) -> str:
+    """The layer class (LAYER_CLASSES) of handled operator `name`. A convolution's groups are
+    read from its shapes (input channels / the weight's input channels per group), so every
+    overload classifies alike; a transposed one (aten.convolution's args[6]) names them (args[8])."""
+    if name in _CONV_OPS:
+        x, w = inputs[0], inputs[1]
+        transposed = name in ("convolution", "_convolution") and bool(args[6])
+        grouped = int(args[8]) > 1 if transposed else x.shape[1] != w.shape[1]
+        if grouped:
+            return "depthwise"
+        return "pointwise" if all(k == 1 for k in w.shape[2:]) else "conv"
+    if name in _LINEAR_OPS:
+        return "linear"
+    return "norm" if name in _NORM_OPS else "elementwise"
+
+
 # Views, metadata and allocation: no arithmetic, no data moved.
 FREE_OPS = frozenset("""
     view _unsafe_view reshape t transpose permute squeeze unsqueeze expand flatten alias detach
@@ -115,4 +151,5 @@ def count(name: str, inputs: Sequence[TensorInfo], outputs: Sequence[TensorInfo]
     if handler is None:
         return None
     read, written = _activation_traffic(inputs, outputs)
-    return OpCount(handler(inputs, outputs, args), read, written)
+    weights = sum(t.numel for t in inputs if t.is_weight)
+    return OpCount(handler(inputs, outputs, args), read, written, layer_class(name, inputs, args), weights)

@@ -30,8 +30,28 @@ from splitbase import ModelError, UnsupportedOpError
 
 
 @dataclass
+class ClassCount:
+    """Per-frame cost of one layer class inside a unit: MACs, activation elements read and
+    written, weight/buffer elements read, and operator calls (kernels)."""
+
+    macs: int = 0
+    read_elements: int = 0
+    written_elements: int = 0
+    weight_elements: int = 0
+    kernels: int = 0
+
+    def add(self, cost: OpCount) -> None:
+        self.macs += cost.macs
+        self.read_elements += cost.read_elements
+        self.written_elements += cost.written_elements
+        self.weight_elements += cost.weight_elements
+        self.kernels += 1
+
+
+@dataclass
 class UnitTrace:
-    """Per-frame (batch 1) cost of one unit."""
+    """Per-frame (batch 1) cost of one unit; `by_class` splits it by layer class
+    (netmodels.profiling.ops.LAYER_CLASSES; classes that do not run are absent)."""
 
     name: str
     params: int
@@ -40,6 +60,7 @@ class UnitTrace:
     written_elements: int = 0
     output_shape: tuple[int, ...] = ()
     calls: int = 0
+    by_class: dict[str, ClassCount] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,6 +115,8 @@ class _CostMode(TorchDispatchMode):
             self.unit.macs += cost.macs
             self.unit.read_elements += cost.read_elements
             self.unit.written_elements += cost.written_elements
+            if cost.layer_class:
+                self.unit.by_class.setdefault(cost.layer_class, ClassCount()).add(cost)
         return out
 
 

@@ -59,3 +59,35 @@ def test_energy_per_action(pi3):
     cost = pi3.inference(1e9, 0, 0)
     assert cost.energy_j["inference"] == pytest.approx(3.7 * cost.time_s)
     assert pi3.encode(1000).energy_j["encoder"] == pytest.approx(3.7 * pi3.encode(1000).time_s)
+
+
+def test_per_class_defaults_price_as_the_plain_roofline():
+    import dataclasses
+
+    from hwmodels.roofline import ClassLoads
+
+    h200 = load_preset("h200")
+    by_class = dataclasses.replace(h200, per_layer_class=True)
+    loads = ClassLoads.one_class("conv", 1e9, 8e6, 2e6, 1.0)
+    assert by_class.inference_by_class(loads).time_s == pytest.approx(h200.inference(1e9, 8e6, 2e6).time_s)
+
+
+def test_host_overlap_takes_the_longer_of_host_dispatch_and_device_kernels():
+    import dataclasses
+
+    import numpy as np
+
+    from hwmodels.roofline import ClassLoads
+
+    # unit 0: one conv of 67e9 MACs, 2 ms at 67 TFLOP/s, 10 us to dispatch; unit 1: 100 relu calls
+    # moving 1e8 bytes (21 us at 4.8 TB/s, but floored at 1 us per kernel: 100 us), 5 us each to dispatch
+    h200 = dataclasses.replace(load_preset("h200"), per_layer_class=True, conv_kernel_overhead_s=1e-5,
+                               elementwise_kernel_overhead_s=5e-6, kernel_floor_s=1e-6)
+    conv = ClassLoads.one_class("conv", 67e9, 0.0, 0.0, 1.0)
+    relu = ClassLoads.one_class("elementwise", 0.0, 0.0, 1e8, 100.0)
+    loads = ClassLoads(*(np.stack([getattr(conv, f), getattr(relu, f)])
+                         for f in ("macs", "weight_bytes", "activation_bytes", "kernels")))
+    added = h200.inference_by_class(loads).time_s
+    assert added == pytest.approx([2e-3 + 1e-5, 1e-4 + 5e-4])
+    overlapped = dataclasses.replace(h200, host_overlap=True).inference_by_class(loads).time_s
+    assert overlapped == pytest.approx([2e-3, 5e-4])

@@ -77,3 +77,28 @@ def test_a_subclass_of_a_known_layer_is_counted():
     model = UnitModel([("mine", MyConv(3, 8, 3, padding=1)), ("pool", nn.AdaptiveAvgPool2d(1)),
                        ("flat", nn.Flatten())], input_shape=(3, 8, 8), num_classes=8)
     assert profile_model(model, name="mine").total_macs == 8 * 3 * 3 * 3 * 8 * 8
+
+
+def test_a_candidate_prices_by_layer_class_as_the_zoo_profile_does():
+    import dataclasses
+
+    import pytest
+
+    from explorer.cost.price import price_points
+
+    torch.manual_seed(0)
+    model = build_model("resnet18-cifar")
+    profile = profile_model(model, name="resnet18-cifar")
+    gpu = dataclasses.replace(load_preset("h200"), per_layer_class=True, host_overlap=True, batch=8.0,
+                              conv_kernel_overhead_s=2e-5, norm_kernel_overhead_s=1e-5,
+                              elementwise_kernel_overhead_s=5e-6, kernel_floor_s=2e-6)
+    hardware = Hardware("h200", gpu, "wifi", load_preset("wifi-80211bgn-004:2mbps"), "gpu", gpu)
+    for k in (0, 5):
+        spec = CandidateSpec(model="resnet18-cifar", dataset="synthetic", split=k)
+        built = build_candidate(spec, input_shape=model.input_shape, num_classes=model.num_classes,
+                                base_model=model).profile
+        swept = price_points(profile, DesignPoints.product(splits=[k], sparsities=[0.0],
+                                                           codecs=(CodecChoice("none"),)), hardware)
+        priced = price_candidate(built, hardware)
+        assert priced["head_s"] == pytest.approx(swept["head_s"][0])
+        assert priced["tail_s"] == pytest.approx(swept["tail_s"][0])

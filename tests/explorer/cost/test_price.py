@@ -124,3 +124,18 @@ def test_evaluate_rows_and_bad_grids(profile, hardware):
     with pytest.raises(StudyError, match="no hardware"):
         evaluate(profile, points(0), [])
     assert np.all(frame["energy_j"] > 0)
+
+
+def test_a_batch_divides_energy_and_multiplies_throughput(profile):
+    def priced(batch):
+        device = load_preset("raspberry-pi-3", overrides={"batch": batch})
+        hardware = Hardware("pi3", device, "wifi", load_preset("wifi-80211bgn-004:2mbps"), "gpu",
+                            load_preset("rtx-2080ti"))
+        return price(workload(profile, points(0)), hardware)
+
+    one, eight = priced(1.0), priced(8.0)
+    # the tiny head is compute bound: a call of 8 frames takes 8 times as long, its frames wait for it
+    assert eight["head_s"][0] == pytest.approx(8 * one["head_s"][0])
+    assert eight["energy_inference_j"][0] == pytest.approx(one["energy_inference_j"][0])
+    stage2 = one["encode_s"][0] + one["link_s"][0]
+    assert eight["throughput_fps"][0] == pytest.approx(1 / max(eight["head_s"][0] / 8, stage2))
