@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.analysis.provenance import Provenance
 from explorer.cli.arguments import positive_int
-from explorer.search.run import run_search
-from explorer.studies.search import resolve_search
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -21,8 +18,11 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help="SQLAlchemy URL (default sqlite:///results/<study>/study.db)")
     parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
                         help="worker processes sharing the storage (default 1)")
+    parser.add_argument("--gpus", metavar="LIST",
+                        help="GPUs for the workers, worker i on the (i mod G)-th: 'all' (default) or indices "
+                             "like 0,1 as this process numbers them (after CUDA_VISIBLE_DEVICES)")
     parser.add_argument("--trials", type=positive_int, metavar="N",
-                        help="finished trials to reach (default: the study's search.trials)")
+                        help="distinct candidates to evaluate (default: the study's search.trials)")
     parser.add_argument("--data-root", metavar="DIR", help="where the data set's files are")
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="cache of base models and trained candidates (default $SPLIT_EXPLORER_CACHE "
@@ -32,14 +32,20 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from explorer.analysis.provenance import Provenance
+    from explorer.search.run import evaluated, run_search
+    from explorer.studies.search import resolve_search
+    from splitbase.paths import cache_dir
+
     provenance = Provenance()
     resolved = resolve_search(args.study, storage=args.storage, trials=args.trials)
-    study = run_search(resolved, workers=args.workers, data_root=args.data_root, cache_dir=args.cache_dir,
-                       progress=not args.no_progress)
+    study = run_search(resolved, workers=args.workers, gpus=args.gpus, data_root=args.data_root,
+                       cache_dir=cache_dir(args.cache_dir), progress=not args.no_progress)
     provenance.seed = resolved.study.search.seed
     provenance.extra["storage"] = resolved.storage
+    provenance.extra["gpus"] = args.gpus or "all"
     provenance.write(resolved.output)
     states = [t.state.name for t in study.get_trials(deepcopy=False)]
-    print(f"{resolved.study.name}: {states.count('COMPLETE')} complete, {states.count('PRUNED')} "
-          f"pruned, {states.count('FAIL')} failed trials in {resolved.storage}")
+    print(f"{resolved.study.name}: {evaluated(study)} distinct candidates evaluated; {states.count('COMPLETE')} "
+          f"complete, {states.count('PRUNED')} pruned, {states.count('FAIL')} failed trials in {resolved.storage}")
     return 0

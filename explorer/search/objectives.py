@@ -15,8 +15,9 @@ from splitbase import Registry, StudyError
 @dataclass(frozen=True)
 class Objective:
     """name: as a study names it; field: the TrialRecord field (and trials.csv column) holding it;
-    direction: Optuna's; unit: the field's SI unit; label: an axis label; shown_scale and
-    shown_unit: how reports show it (latency in ms: 1e3, "ms")."""
+    direction: Optuna's; unit: the field's SI unit; label: what it is, in words; shown_scale and
+    shown_unit: how reports and figures show it (latency in ms: 1e3, "ms"; the field's value times
+    shown_scale is in shown_unit)."""
 
     name: str
     field: str
@@ -32,16 +33,21 @@ class Objective:
         return -1.0 if self.direction == "maximize" else 1.0
 
     @property
+    def axis_label(self) -> str:
+        """A figure's axis label: what it is and the unit it is shown in, e.g. "latency (ms)"."""
+        return f"{self.label} ({self.shown_unit})" if self.shown_unit else self.label
+
+    @property
     def heading(self) -> str:
         """A report column heading: the name and the unit it is shown in."""
         return f"{self.name} {self.shown_unit}".strip()
 
 
 _TABLE = (
-    Objective("accuracy", "accuracy", "maximize", "1", "accuracy"),
-    Objective("latency", "latency_s", "minimize", "s", "latency (s)", 1e3, "ms"),
-    Objective("energy", "energy_j", "minimize", "J", "device energy per frame (J)", 1e3, "mJ"),
-    Objective("throughput", "throughput_fps", "maximize", "frames/s", "throughput (frames/s)", 1.0, "frames/s"),
+    Objective("accuracy", "accuracy", "maximize", "1", "test accuracy"),
+    Objective("latency", "latency_s", "minimize", "s", "latency per frame", 1e3, "ms"),
+    Objective("energy", "energy_j", "minimize", "J", "device energy per frame", 1e3, "mJ"),
+    Objective("throughput", "throughput_fps", "maximize", "frames/s", "throughput", 1.0, "frames/s"),
 )
 
 OBJECTIVES: Registry[Objective] = Registry("objective", error=StudyError)

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from explorer.analysis.markdown import cell, table
+from explorer.analysis.markdown import cell, run_header, table, train_budget
+from explorer.analysis.papers import references
 from explorer.deploy.config import read_config
 from explorer.search.objectives import FRONT_FIGURES, OBJECTIVES, figure_name
 from explorer.search.record import device_key
+from explorer.search.space import SearchGrid, search_grid
 from explorer.search.trials import Front, front
 from explorer.studies.search import ResolvedSearch
 from splitbase import StudyError
@@ -33,7 +35,15 @@ def _rows(frame: pd.DataFrame, columns) -> list[list[str]]:
 def _setup(resolved: ResolvedSearch) -> list[str]:
     study, hw, space = resolved.study, resolved.hardware, resolved.study.space
     limits = {k: v for k, v in vars(study.constraints).items() if v not in (None, False)}
-    return [f"# {study.name}", "", study.description.strip(), "",
+    settings = study.search
+    halving = (f"; successive halving: the best 1/{settings.eta} of each rung retrained at {settings.eta} x its "
+               f"budget, {settings.rungs} rungs (the front takes each candidate at its longest budget)"
+               if settings.policy == "halving" else "")
+    budget = (f"{study.search.trials} trials; base model {train_budget(resolved.baseline)}, each candidate "
+              f"stage {train_budget(resolved.training)}{halving}")
+    return [f"# {study.name}", "", *run_header(dataset=f"`{study.dataset.name}`", budget=budget,
+                                             provenance=resolved.output / "provenance.json"),
+            study.description.strip(), "",
             f"Model `{study.model}` on `{study.dataset.name}`; device `{hw.device_name}`, link "
             f"`{hw.link_name}`, server `{hw.server_name}`. Objectives: {', '.join(study.objectives)}; "
             f"constraints: {', '.join(f'{k} = {v}' for k, v in limits.items()) or 'none'}. Sampler "
@@ -56,9 +66,17 @@ def _counts(trials: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _grid(grid: SearchGrid) -> list[str]:
+    """The grid and what the analytic pre-filter took out of it before sampling."""
+    out = grid.excluded()
+    taken = "; ".join(f"{kind} ({n})" for kind, n in out.most_common()) or "none"
+    return ["", f"Grid: {len(grid)} candidates, {int(grid.allowed.sum())} left after the analytic pre-filter; "
+                f"taken out before sampling, by broken limit: {taken}."]
+
+
 def report(resolved: ResolvedSearch, trials: pd.DataFrame, best: Front) -> str:
     columns = [*CANDIDATE_COLUMNS, ("channel", "channel", 1.0), *_objective_columns(), *MEASURE_COLUMNS]
-    lines = _setup(resolved) + _counts(trials)
+    lines = _setup(resolved) + _counts(trials) + _grid(search_grid(resolved))
     lines += ["", "## Pareto front", "",
               f"{len(best.trials)} non-dominated feasible trials; hypervolume {best.hypervolume:.4g} "
               f"against the reference {best.reference} (objectives {', '.join(resolved.study.objectives)}). "
@@ -70,7 +88,7 @@ def report(resolved: ResolvedSearch, trials: pd.DataFrame, best: Front) -> str:
     for other in resolved.also:
         lines += _other_device(resolved, trials, other.device_name)
     lines += _exports(resolved.output / "export")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + references("\n".join(lines))) + "\n"
 
 
 def _other_device(resolved: ResolvedSearch, trials: pd.DataFrame, device: str) -> list[str]:

@@ -10,6 +10,7 @@ from explorer.analysis import plots
 from explorer.search.objectives import FRONT_FIGURES, OBJECTIVES, figure_name
 from explorer.search.trials import Front, front, load_trials
 from explorer.studies.search import ResolvedSearch
+from splitbase.files import write_text
 
 
 def write_front(resolved: ResolvedSearch) -> tuple[pd.DataFrame, Front]:
@@ -18,18 +19,23 @@ def write_front(resolved: ResolvedSearch) -> tuple[pd.DataFrame, Front]:
     best = front(trials, resolved.objectives)
     out = resolved.output
     out.mkdir(parents=True, exist_ok=True)
-    trials.to_csv(out / "trials.csv", index=False)
-    best.trials.to_csv(out / "pareto.csv", index=False)
-    (out / "pareto.json").write_text(json.dumps({
+    write_text(out / "trials.csv", trials.to_csv(index=False))
+    write_text(out / "pareto.csv", best.trials.to_csv(index=False))
+    write_text(out / "pareto.json", json.dumps({
         "objectives": resolved.study.objectives, "hypervolume": best.hypervolume,
         "reference": best.reference, "front": [int(n) for n in best.trials["number"]]}, indent=2))
-    complete = trials[trials["ok"]]
-    if len(complete):
-        complete = complete.assign(split_index=complete["split"].map(resolved.split_index), feasible=True)
-        for x, y in FRONT_FIGURES:
-            ox, oy = OBJECTIVES.get(x), OBJECTIVES.get(y)
-            info = plots.front_info(complete, ox.field, oy.field, "split_index", x_label=ox.label, y_label=oy.label,
-                                    maximise=tuple(o.field for o in (ox, oy) if o.direction == "maximize"))
-            plots.draw_front(info, out / figure_name(x, y), f"{resolved.study.name}: {oy.label} vs {ox.label}",
-                             colour_label="split point k")
+    _draw_fronts(resolved, trials, best)
     return trials, best
+
+
+def _draw_fronts(resolved: ResolvedSearch, trials: pd.DataFrame, best: Front) -> None:
+    """FRONT_FIGURES over every trial with both values: feasible (complete, every constraint met)
+    filled, the others hollow, the study's all-objective front ringed."""
+    study_front = trials["number"].isin(best.trials["number"]).to_numpy()
+    for x, y in FRONT_FIGURES:
+        ox, oy = OBJECTIVES.get(x), OBJECTIVES.get(y)
+        info = plots.front_info(trials, plots.Axis.of(ox), plots.Axis.of(oy), split_order=resolved.profile.names,
+                                split_column="split", study_front=study_front)
+        if len(info.x):
+            plots.draw_front(info, resolved.output / figure_name(x, y),
+                             f"{resolved.study.name}: {oy.label} vs {ox.label}")

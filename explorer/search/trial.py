@@ -1,17 +1,21 @@
 """One search trial: sample a candidate, price it as built, prune it or retrain it, record it.
 
-The trial prices the candidate on the study's hardware (explorer.cost.candidate) and prunes it
+The sampled point is a new allowed point of the pre-filtered grid (explorer.search.space,
+explorer.search.distinct); a point the pre-filter took out is pruned with its reason and never
+trained, whatever proposed it (an enqueued trial, a retry). The trial prices the candidate on the study's hardware (explorer.cost.candidate) and prunes it
 before any training if an analytic constraint fails (memory, latency, energy, throughput),
 recording why; otherwise it retrains it from the cached base model (netmodels.recipes.retrain)
 and records accuracy, latency, energy, throughput, bits sent and MACs (explorer.search.record).
 The accuracy drop limit enters NSGA-II / TPE as a constraint (a value > 0 is a violation).
 An identical candidate is trained once: the trial that claims it first trains it
-(explorer.search.claims), its twins wait for that trial and reuse its results.
+(explorer.search.claims), its twins wait for that trial and reuse its results. In oracle mode
+(explorer.search.oracle) the trial reads the candidate's measurements from a tabular benchmark
+instead of building and retraining it. A successive-halving trial (explorer.search.halving) of
+rung r trains at its rung's budget; its twins are the trials of the same candidate and rung.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import warnings
 from pathlib import Path
@@ -23,7 +27,12 @@ from optuna.trial import FrozenTrial, TrialState
 from explorer.cost.candidate import price_candidate
 from explorer.search import record
 from explorer.search.claims import TrainingClaims
-from explorer.studies.search import ResolvedSearch, candidate_spec, space_choices
+from explorer.search.feasibility import analytic_violation
+from explorer.search.halving import budget_factor
+from explorer.search.oracle import OracleTable
+from explorer.search.space import SearchGrid, candidate_key
+from explorer.studies.search import ResolvedSearch, candidate_spec
+from explorer.tabular.grid import long_config
 from netmodels.baseline import get_baseline
 from netmodels.candidate import build_candidate, save_candidate
 from netmodels.data import ImageDataset
@@ -33,8 +42,7 @@ from splitbase import SplitExplorerError, paths
 WAIT_FOR_TWIN_S = 2.0
 
 
-def candidate_key(params: dict[str, Any]) -> str:
-    return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
+__all__ = ["TrialRunner", "candidate_key", "weights_path"]
 
 
 def weights_path(resolved: ResolvedSearch, key: str, cache_dir: str | None = None) -> Path:
@@ -47,20 +55,25 @@ def weights_path(resolved: ResolvedSearch, key: str, cache_dir: str | None = Non
 class TrialRunner:
     """Price, prune or retrain one sampled candidate; returns the study's objective values."""
 
-    def __init__(self, resolved: ResolvedSearch, data: ImageDataset, claims: TrainingClaims, *,
-                 progress: bool, cache_dir: str | None = None) -> None:
-        self.resolved, self.data, self.claims, self.progress = resolved, data, claims, progress
-        self.cache_dir = cache_dir
+    def __init__(self, resolved: ResolvedSearch, data: ImageDataset | None, claims: TrainingClaims, grid: SearchGrid,
+                 *, progress: bool, cache_dir: str | None = None, oracle: OracleTable | None = None) -> None:
+        self.resolved, self.data, self.claims, self.grid, self.progress = resolved, data, claims, grid, progress
+        self.cache_dir, self.oracle = cache_dir, oracle
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
-        params = {name: trial.suggest_categorical(name, values) for name, values in space_choices(self.resolved).items()}
-        key = candidate_key(params)
-        record.write_start(trial, key)
+        row = self.grid.suggest(trial)
+        key, choice = self.grid.keys[row], self.grid.choice(row)
+        record.write_start(trial, key, choice,
+                           budget=budget_factor(self.resolved.study.search, record.rung(trial), self.oracle))
+        if self.grid.reasons[row]:  # out of the space: never built, never trained
+            return self._prune(trial, self.grid.reasons[row])
         twin = self._finished_twin(trial, key)
         if twin is not None:
             return self._reuse(trial, twin)
-        spec = candidate_spec(self.resolved, params)
+        spec = candidate_spec(self.resolved, choice)
         record.write_candidate(trial, spec)
+        if self.oracle is not None:
+            return self._from_table(trial, key)
         try:
             candidate = build_candidate(spec, input_shape=self.data.input_shape, num_classes=self.data.num_classes)
         except SplitExplorerError as exc:
@@ -73,53 +86,58 @@ class TrialRunner:
             return self._reuse(trial, twin)
         return self._train(trial, spec, key)
 
+    def _from_table(self, trial: optuna.Trial, key: str) -> tuple[float, ...]:
+        """The candidate's row of the tabular benchmark, recorded as a trained trial's."""
+        measured = self.oracle.measured(key, long=record.rung(trial) > 0)
+        if measured.reason:
+            return self._prune(trial, measured.reason)
+        record.write_table_row(trial, measured)
+        self._constrain(trial, measured.accuracy_drop_points)
+        return self._values(trial.user_attrs)
+
+    def _constrain(self, trial: optuna.Trial, drop: float) -> None:
+        """Optuna's constrained samplers read this: a value > 0 violates the accuracy-drop limit."""
+        limit = self.resolved.study.constraints.max_accuracy_drop
+        trial.set_constraint("accuracy_drop", drop - limit if limit is not None else 0.0)
+
     def _price(self, trial: optuna.Trial, candidate) -> str:
         """Record the candidate's price; the analytic constraint it breaks ("" when none)."""
         cost = price_candidate(candidate.profile, self.resolved.hardware, bits=self.resolved.bits)
         record.write_cost(trial, cost, candidate.profile, candidate.parts.codec_options)
-        return self._analytic_violation(cost)
+        return analytic_violation(cost, self.resolved.study.constraints)
 
     def _train(self, trial: optuna.Trial, spec, key: str) -> tuple[float, ...]:
         resolved = self.resolved
         base = get_baseline(resolved.study.model, self.data, resolved.baseline, cache_dir=self.cache_dir,
                             progress=self.progress)
-        candidate, result = retrain(spec, base, self.data, resolved.training, progress=self.progress)
+        rung = record.rung(trial)
+        config = long_config(resolved.training, int(budget_factor(resolved.study.search, rung, None))) if rung \
+            else resolved.training
+        candidate, result = retrain(spec, base, self.data, config, progress=self.progress)
         # price again: training may change what is sent (measured payload)
         self._price(trial, candidate)
         for other in resolved.also:  # the same trained candidate on other devices
             record.write_other_device(trial, other.device_name,
                                       price_candidate(result.profile, other, bits=resolved.bits))
         drop = 100 * (base.test_accuracy - result.test_accuracy)
-        limit = resolved.study.constraints.max_accuracy_drop
-        path = save_candidate(weights_path(resolved, key, self.cache_dir), candidate)
+        path = save_candidate(weights_path(resolved, _claim_key(key, rung), self.cache_dir), candidate)
         record.write_training(trial, accuracy=result.test_accuracy, baseline_accuracy=base.test_accuracy,
                               accuracy_drop_points=drop, train_wall_time_s=result.wall_time_s, weights=str(path))
-        # Optuna's constrained samplers read this: a value > 0 violates the accuracy-drop limit
-        trial.set_constraint("accuracy_drop", drop - limit if limit is not None else 0.0)
+        self._constrain(trial, drop)
         return self._values(trial.user_attrs)
 
     def _values(self, attrs: dict[str, Any]) -> tuple[float, ...]:
         return tuple(float(attrs[o.field]) for o in self.resolved.objectives)
-
-    def _analytic_violation(self, cost: dict) -> str:
-        limits = self.resolved.study.constraints
-        if limits.fits_device and not cost["feasible"]:
-            return str(cost["infeasible_reason"])
-        checks = ((limits.max_latency_s, cost["latency_s"], "latency", "s", 1),
-                  (limits.max_energy_j, cost["energy_j"], "energy", "J", 1),
-                  (limits.min_throughput_fps, cost["throughput_fps"], "throughput", "frames/s", -1))
-        for limit, value, what, unit, sign in checks:
-            if limit is not None and sign * value > sign * limit:
-                return f"{what} {value:.3g} {unit} breaks the limit {limit:g} {unit}"
-        return ""
 
     def _prune(self, trial: optuna.Trial, reason: str) -> tuple[float, ...]:
         record.write_pruned(trial, reason)
         raise optuna.TrialPruned(reason)
 
     def _twins(self, trial: optuna.Trial, key: str) -> list[FrozenTrial]:
-        return [t for t in trial.study.get_trials(deepcopy=False)
-                if t.number != trial.number and t.user_attrs.get("candidate_key") == key]
+        """The other trials of the same candidate at the same rung."""
+        rung = record.rung(trial)
+        return [t for t in trial.study.get_trials(deepcopy=False) if t.number != trial.number
+                and t.user_attrs.get("candidate_key") == key and record.rung(t) == rung]
 
     def _finished_twin(self, trial: optuna.Trial, key: str) -> FrozenTrial | None:
         """A trial that has already trained the same candidate."""
@@ -128,8 +146,9 @@ class TrialRunner:
     def _claim_or_wait(self, trial: optuna.Trial, key: str) -> FrozenTrial | None:
         """None once this trial holds the candidate's training claim (it trains); otherwise the
         twin holding it, after waiting for the twin's training to finish."""
+        claimed = _claim_key(key, record.rung(trial))
         while True:
-            holder = self.claims.claim(key, trial.number)
+            holder = self.claims.claim(claimed, trial.number)
             if holder == trial.number:
                 return None
             # a holder whose worker was killed stays RUNNING until someone fails it
@@ -140,10 +159,15 @@ class TrialRunner:
             if twin is not None and record.trained(twin):
                 return twin
             if twin is None or twin.state not in (TrialState.RUNNING, TrialState.WAITING):
-                self.claims.release(key, holder)  # its trial failed: the training is ours to do
+                self.claims.release(claimed, holder)  # its trial failed: the training is ours to do
                 continue
             time.sleep(WAIT_FOR_TWIN_S)
 
     def _reuse(self, trial: optuna.Trial, twin: FrozenTrial) -> tuple[float, ...]:
         record.copy_twin(trial, twin)
         return self._values(twin.user_attrs)
+
+
+def _claim_key(key: str, rung: int) -> str:
+    """What one training is claimed and saved by: the candidate key, `@rung` after it above rung 0."""
+    return key if rung == 0 else f"{key}@{rung}"

@@ -34,10 +34,10 @@ def load_records(resolved: ResolvedSearch) -> list[TrialRecord]:
 
 
 def trials_frame(records: list[TrialRecord]) -> pd.DataFrame:
-    """One row per trial (trials.csv): record.COLUMNS, `ok`, then the other devices' columns."""
+    """One row per trial (trials.csv): record.COLUMNS, then the other devices' columns."""
     rows = [record.row() for record in records]
-    extra = sorted({name for row in rows for name in row if name not in COLUMNS and name != "ok"})
-    return pd.DataFrame(rows, columns=[*COLUMNS, "ok", *extra])
+    extra = sorted({name for row in rows for name in row if name not in COLUMNS})
+    return pd.DataFrame(rows, columns=[*COLUMNS, *extra])
 
 
 def load_trials(resolved: ResolvedSearch) -> pd.DataFrame:
@@ -51,10 +51,22 @@ class Front:
     reference: dict[str, float]
 
 
+def longest_budget(frame: pd.DataFrame) -> pd.Series:
+    """Whether each trial is its candidate's evaluation at the longest budget: complete, not
+    reusing a twin, and of the highest successive-halving rung its candidate reached."""
+    own = (frame["state"] == "COMPLETE") & frame["reused_from"].isna()
+    if "rung" not in frame:  # a trials.csv from before halving: one budget
+        return own
+    rung = frame["rung"].fillna(0).astype(int)  # trials from before halving record no rung
+    highest = rung[own].groupby(frame.loc[own, "candidate_key"]).max()
+    return own & (rung == frame["candidate_key"].map(highest))
+
+
 def front(frame: pd.DataFrame, objectives: tuple[Objective, ...], *, device: str | None = None) -> Front:
-    """Non-dominated feasible complete trials (duplicates of a reused candidate dropped);
-    with `device`, the hardware objectives as priced on that extra device (`also_price_on`)."""
-    ok = frame[frame["ok"] & frame["reused_from"].isna()]
+    """Non-dominated feasible complete trials, each candidate at its longest budget (duplicates
+    of a reused candidate dropped); with `device`, the hardware objectives as priced on that
+    extra device (`also_price_on`)."""
+    ok = frame[frame["feasible"].astype(bool) & longest_budget(frame)]
     columns = [o.field if o.name == "accuracy" or device is None else device_key(o.field, device)
                for o in objectives]
     if device is not None and len(ok):

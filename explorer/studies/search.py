@@ -105,14 +105,45 @@ class TrainingSpec:
     candidate: TrainConfig
 
 
+MODES = ("train", "oracle")
+POLICIES = ("sampler", "halving")
+
+
 @dataclass(frozen=True)
 class SearchSettings:
+    """trials: distinct candidates to evaluate (a twin or a pruned trial does not count); mode:
+    "train" (retrain every candidate) or "oracle" (a benchmark mode: read each candidate's
+    measurements from `table`, a tabular benchmark CSV, explorer.search.oracle); policy:
+    "sampler" (every candidate at the candidate budget) or "halving" (successive halving,
+    explorer.search.halving: the `trials` candidates are rung 0, the best 1/eta of each rung is
+    retrained at eta x its budget, `rungs` rungs in all; in oracle mode two rungs, the second
+    at the table's long budget)."""
+
     sampler: str = AUTO
     trials: PositiveInt = 20
     seed: int = 0
     storage: str | None = None
     heartbeat_s: PositiveInt = 30
     max_retry: int = 2
+    mode: str = "train"
+    table: str | None = None
+    policy: str = "sampler"
+    eta: PositiveInt = 3
+    rungs: PositiveInt = 2
+
+    def check(self, path: str) -> None:
+        if self.mode not in MODES:
+            raise StudyError(f"{path}.mode: unknown mode {self.mode!r} (known: {', '.join(MODES)})")
+        if self.policy not in POLICIES:
+            raise StudyError(f"{path}.policy: unknown policy {self.policy!r} (known: {', '.join(POLICIES)})")
+        if self.policy == "halving" and self.eta < 2:
+            raise StudyError(f"{path}.eta: successive halving keeps 1/eta of a rung: eta must be >= 2, got {self.eta}")
+        if self.policy == "halving" and self.mode == "oracle" and self.rungs != 2:
+            raise StudyError(f"{path}.rungs: a tabular benchmark has two budgets, so halving on it has 2 rungs, "
+                             f"got {self.rungs}")
+        if (self.mode == "oracle") != (self.table is not None):
+            raise StudyError(f"{path}.table: " + ("oracle mode reads a table: name it" if self.mode == "oracle"
+                                                  else "only oracle mode reads a table"))
 
 
 @dataclass(frozen=True)
@@ -141,6 +172,8 @@ class SearchStudy:
                 raise StudyError(f"objectives[{i}]: unknown objective {name!r} (known: {', '.join(OBJECTIVES.names())})")
         if len(set(self.objectives)) != len(self.objectives):
             raise StudyError("objectives: name each objective once")
+        if self.search.mode == "oracle" and "throughput" in self.objectives:
+            raise StudyError("objectives: a tabular benchmark has no throughput; oracle mode cannot search it")
         if self.search.sampler != AUTO and self.search.sampler not in SAMPLERS:
             raise StudyError(f"search.sampler: unknown sampler {self.search.sampler!r} "
                              f"(known: {', '.join([AUTO, *SAMPLERS.names()])})")

@@ -14,6 +14,7 @@ import pytest
 
 from explorer.cli import main
 from explorer.search.claims import TrainingClaims
+from explorer.search.space import search_grid
 from explorer.search.storage import open_storage
 from explorer.search.study import open_study
 from explorer.search.trial import candidate_key
@@ -106,20 +107,29 @@ def test_two_workers_share_one_sqlite_file(tmp_path, capsys):
     path = write(tmp_path, study)  # 4 trials in the file, 8 on the command line
     assert run(capsys, "search", path, "--workers", "2", "--trials", "8", "--no-progress")[0] == 0
     done = trials(path)
-    finished = sum(t.state.name in ("COMPLETE", "PRUNED") for t in done)
-    assert 8 <= finished <= 9  # each worker stops after its trial once the study has 8
-    assert len({t.user_attrs["worker"] for t in done}) == 2
     keys = [t.user_attrs["candidate_key"] for t in trained(done)]
-    assert len(keys) == len(set(keys))
+    assert 8 <= len(keys) <= 9  # each worker stops after its trial once the study has 8 candidates
+    assert len({t.user_attrs["worker"] for t in done}) == 2
+    assert len(keys) == len(set(keys))  # a twin is never trained twice, across workers too
 
 
-def test_an_infeasible_candidate_is_pruned_with_its_reason(tmp_path, capsys):
-    study = {**STUDY, "constraints": {"max_latency_s": 0.02}, "space": {**STUDY["space"], "split": ["conv1", "conv3"]}}
+def test_an_analytically_infeasible_point_never_reaches_training(tmp_path, capsys):
+    study = {**STUDY, "constraints": {"max_latency_s": 0.02}, "space": {**STUDY["space"], "split": ["conv1", "conv3"]},
+             "search": {**STUDY["search"], "trials": 8}}
     path = write(tmp_path, study)
+    resolved = resolve_search(path)
+    grid = search_grid(resolved)
+    out = [row for row in range(len(grid)) if grid.reasons[row]]
+    assert out and all("latency" in grid.reasons[row] for row in out) and grid.excluded() == {"latency": len(out)}
+    open_study(resolved, grid=grid).enqueue_trial(grid.params(out[0]))  # even when asked for, it is not trained
     assert run(capsys, "search", path, "--no-progress")[0] == 0
-    pruned = [t for t in trials(path) if t.state.name == "PRUNED"]
-    assert pruned and all("latency" in t.user_attrs["pruned_reason"] for t in pruned)
-    assert all("accuracy" not in t.user_attrs for t in pruned)  # nothing was trained
+    done = trials(path)
+    excluded = {grid.keys[row] for row in out}
+    assert not any(t.user_attrs["candidate_key"] in excluded for t in trained(done))
+    asked = done[0]
+    assert asked.state.name == "PRUNED" and "latency" in asked.user_attrs["pruned_reason"]
+    assert "accuracy" not in asked.user_attrs
+    assert len(trained(done)) == len(grid) - len(out)  # the budget (8) is more than the allowed points
 
 
 @pytest.mark.parametrize("change, named", [

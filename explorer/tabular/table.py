@@ -1,0 +1,59 @@
+"""The tabular benchmark file `results/tabular/<name>.csv`: its columns, reading it, rewriting it atomically.
+
+One row per candidate of the grid, columns in `COLUMNS` order (the shared format: knobs, status,
+accuracy at the candidate budget and at the long budget, the base model's accuracy, bits sent,
+head and encoder MACs per image, latency (s), device energy (J) and feasibility as priced, the
+training seed), kept and rewritten by explorer.resumable.ResultRows.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from explorer.resumable import ResultRows
+from explorer.studies.common import RESULTS
+from splitbase import DataError, StudyError
+
+COLUMNS = ("candidate_key", "split", "split_index", "sparsity", "compression_ratio", "method", "channel",
+           "status", "reason", "accuracy", "train_seconds", "accuracy_long", "train_seconds_long",
+           "baseline_accuracy", "sent_bits", "compression_ratio_achieved", "head_macs", "encoder_macs",
+           "latency_s", "energy_j", "feasible", "seed")
+TRAINED, NOT_BUILDABLE, INFEASIBLE = "trained", "not_buildable", "infeasible"
+TABULAR = RESULTS / "tabular"
+
+
+def table_path(study_name: str, output: str | Path | None) -> Path:
+    """`output` (a .csv path inside results/), or results/tabular/<study name>.csv."""
+    return inside_results(Path(output) if output is not None else TABULAR / f"{study_name}.csv", "--output")
+
+
+def inside_results(path: Path, what: str) -> Path:
+    """`path`, a .csv file inside results/; StudyError naming the argument `what` for any other
+    (a path escaping results/)."""
+    if path.suffix != ".csv":
+        raise StudyError(f"{what}: {str(path)!r} is not a .csv file")
+    root = RESULTS.resolve()
+    if not path.resolve().is_relative_to(root):
+        raise StudyError(f"{what}: {str(path)!r} is outside {RESULTS}/ (tables belong there)")
+    return path
+
+
+class Table(ResultRows):
+    """The rows of a table file by candidate key, written back in the grid's order; an existing
+    file of another format (DataError) or with rows of another grid (StudyError) is refused."""
+
+    def __init__(self, path: Path, keys: Sequence[str]) -> None:
+        try:
+            super().__init__(path, "candidate_key", COLUMNS, order=keys)
+        except DataError:
+            raise DataError(f"{path}: not a tabular benchmark file (its columns are not {', '.join(COLUMNS)})") from None
+        foreign = sorted(set(self.rows) - set(keys))
+        if foreign:
+            raise StudyError(f"{path}: {len(foreign)} rows are not candidates of this study's grid "
+                             f"(e.g. {foreign[0]}): another study's table; give another --output")
+
+    def trained(self) -> set[str]:
+        return {key for key, row in self.rows.items() if row["status"] == TRAINED}
+
+    def has_long(self, key: str) -> bool:
+        return self.rows[key]["accuracy_long"] != ""
