@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from typing import Callable
 
 import torch
 from fvcore.nn import FlopCountAnalysis
@@ -25,6 +26,17 @@ def fvcore_total(model: torch.nn.Module, x: torch.Tensor) -> int:
     return analysis.total()
 
 
+def alternate(ours: Callable[[], object], theirs: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median seconds of `ours` and of `theirs`, timed alternately `repeats` times each."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for run, into in ((ours, times[0]), (theirs, times[1])):
+            start = time.perf_counter()
+            run()
+            into.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="resnet152")
@@ -35,15 +47,8 @@ def main() -> None:
     x = torch.zeros(1, *model.input_shape)
     profile_model(model, name=args.model)
     fvcore_total(model, x)
-    ours, theirs = [], []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        profile_model(model, name=args.model)
-        ours.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        fvcore_total(model, x)
-        theirs.append(time.perf_counter() - start)
-    ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
+    ours_s, theirs_s = alternate(lambda: profile_model(model, name=args.model), lambda: fvcore_total(model, x),
+                                 args.repeats)
     ratio = ours_s / theirs_s
     print(f"{args.model} {'x'.join(map(str, model.input_shape))}, {torch.get_num_threads()} threads, "
           f"median of {args.repeats}")

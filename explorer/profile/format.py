@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from explorer.profile.table import ROW_FIELDS, SplitProfile
+if TYPE_CHECKING:  # the table module imports torch: `split-explorer profile --help` reads FORMATS only
+    from explorer.profile.table import SplitProfile
 
 FORMATS = ("table", "csv", "json")
 
@@ -35,8 +37,9 @@ def _table(profile: SplitProfile) -> str:
     title = (f"{profile.model}  input {'x'.join(map(str, profile.input_shape))}  "
              f"weights {bits.weight} bit  activations {bits.feature_bits} bit  "
              f"input image {bits.input_bits} bit  total {profile.total_macs:.3e} MACs")
-    cells = [list(ROW_FIELDS)] + [[_number(row[f]) for f in ROW_FIELDS] for row in profile.rows()]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(ROW_FIELDS))]
-    lines = ["  ".join(c.rjust(w) if i not in (1,) else c.ljust(w)
+    fields = profile.fields
+    cells = [list(fields)] + [[_number(row[f]) for f in fields] for row in profile.rows()]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(fields))]
+    lines = ["  ".join(c.rjust(w) if fields[i] not in ("name", "sent_tensors") else c.ljust(w)
                        for i, (c, w) in enumerate(zip(row, widths))) for row in cells]
     return "\n".join([title, *lines])

@@ -6,6 +6,7 @@ weight bytes), unit k itself (its MACs, weight bytes, activation traffic), and t
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -13,6 +14,9 @@ import numpy as np
 import pandas as pd
 
 from explorer.profile.bits import BitWidths
+from netmodels.profiling import LAYER_CLASSES
+from netmodels.graph import GraphUnitModel, SentTensor
+from netmodels.graph.profile import trace_graph_model
 from netmodels.profiling.trace import ModelTrace, trace_model
 from netmodels.zoo import INPUT_NAME, UnitModel, build_model
 
@@ -22,6 +26,31 @@ ROW_FIELDS = (
     "unit_weight_bytes", "activation_bytes", "feature_shape", "feature_elements", "feature_bytes",
     "tail_macs",
 )
+# The fields a profile of a traced graph (netmodels.graph) adds: every tensor crossing the cut
+# (name[shape dtype], joined by " + ") and the head's peak activation memory (batch 1).
+GRAPH_FIELDS = ("sent_tensors", "head_peak_activation_bytes")
+
+
+@dataclass(frozen=True)
+class ClassCounts:
+    """Each unit's work split by layer class: int arrays (units + 1, len(LAYER_CLASSES)), row 0
+    (k = -1) zero, per frame: MACs, weight/buffer elements read, activation elements read and
+    written, operator calls (netmodels.profiling.ops: a latency model's per-class loads)."""
+
+    macs: np.ndarray
+    weight_elements: np.ndarray
+    activation_elements: np.ndarray
+    kernels: np.ndarray
+
+    @classmethod
+    def of(cls, trace: ModelTrace) -> "ClassCounts":
+        def table(value) -> np.ndarray:
+            rows = [[0] * len(LAYER_CLASSES)] + [[value(u.by_class[c]) if c in u.by_class else 0
+                                                  for c in LAYER_CLASSES] for u in trace.units]
+            return np.array(rows, dtype=np.int64)
+
+        return cls(table(lambda c: c.macs), table(lambda c: c.weight_elements),
+                   table(lambda c: c.read_elements + c.written_elements), table(lambda c: c.kernels))
 
 
 @dataclass(frozen=True)
@@ -43,6 +72,16 @@ class SplitProfile:
     activation_elements: np.ndarray
     feature_shapes: tuple[tuple[int, ...], ...]
     unsupported_ops: dict[str, int]
+    classes: ClassCounts | None = None
+    # a traced graph's (netmodels.graph.GraphUnitModel): the tensors sent at each split point
+    # (k = -1 first) and the head's peak activation bytes, float32 features (0 for k = -1)
+    sent: tuple[tuple[SentTensor, ...], ...] | None = None
+    head_peak_bytes: np.ndarray | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields of rows(): ROW_FIELDS, and GRAPH_FIELDS for a traced graph's profile."""
+        return ROW_FIELDS + (GRAPH_FIELDS if self.sent is not None else ())
 
     @property
     def index(self) -> np.ndarray:
@@ -74,6 +113,9 @@ class SplitProfile:
 
     @property
     def feature_elements(self) -> np.ndarray:
+        """Elements sent at each split point: the sum over the crossing tensors."""
+        if self.sent is not None:
+            return np.array([sum(t.elements for t in tensors) for tensors in self.sent], dtype=np.int64)
         return np.array([math.prod(shape) for shape in self.feature_shapes], dtype=np.int64)
 
     @property
@@ -88,7 +130,7 @@ class SplitProfile:
         return self.feature_bits / 8
 
     def rows(self) -> list[dict]:
-        """One dict per split point with exactly the fields of ROW_FIELDS."""
+        """One dict per split point with exactly the fields of `fields`."""
         columns = {
             "index": self.index, "name": self.names, "head_macs": self.head_macs,
             "head_flops": self.head_flops, "head_params": self.head_params,
@@ -98,11 +140,15 @@ class SplitProfile:
             "feature_elements": self.feature_elements, "feature_bytes": self.feature_bytes,
             "tail_macs": self.tail_macs,
         }
-        return [{name: _plain(columns[name][i]) for name in ROW_FIELDS}
+        if self.sent is not None:
+            columns["sent_tensors"] = [" + ".join(f"{t.name}[{'x'.join(map(str, t.shape))} {t.dtype}]" for t in ts)
+                                       for ts in self.sent]
+            columns["head_peak_activation_bytes"] = self.head_peak_bytes
+        return [{name: _plain(columns[name][i]) for name in self.fields}
                 for i in range(len(self.names))]
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows(), columns=list(ROW_FIELDS))
+        return pd.DataFrame(self.rows(), columns=list(self.fields))
 
 
 def _plain(value):
@@ -132,6 +178,7 @@ def profile_trace(trace: ModelTrace, *, model: str, bits: BitWidths) -> SplitPro
         activation_elements=traffic,
         feature_shapes=(tuple(trace.input_shape), *(u.output_shape for u in trace.units)),
         unsupported_ops=dict(trace.unsupported),
+        classes=ClassCounts.of(trace),
     )
 
 
@@ -140,11 +187,19 @@ def profile_model(model: UnitModel, *, name: str, input_shape: tuple[int, int, i
     """Profile every split point of `model` from a single trace.
 
     Raises UnsupportedOpError listing operators without a handler unless `allow_unsupported`.
+    A traced graph's profile (model a netmodels.graph.GraphUnitModel) also lists every tensor
+    sent and the head's peak activation memory.
     """
-    trace = trace_model(model, input_shape)
+    graph = isinstance(model, GraphUnitModel)
+    trace = trace_graph_model(model, input_shape) if graph else trace_model(model, input_shape)
     if not allow_unsupported:
         trace.require_supported(name)
-    return profile_trace(trace, model=name, bits=bits)
+    profile = profile_trace(trace, model=name, bits=bits)
+    if not graph:
+        return profile
+    peaks = [0] + [cut.head_peak_bytes for cut in model.cuts]
+    return dataclasses.replace(profile, sent=tuple(model.sent_tensors(k) for k in profile.index),
+                               head_peak_bytes=np.array(peaks, dtype=np.int64))
 
 
 def profile_zoo_model(name: str, *, input_shape: tuple[int, int, int] | None = None,

@@ -18,6 +18,7 @@ from netmodels.candidate.module import SplitModel
 from netmodels.candidate.profile import CandidateProfile, profile_candidate
 from netmodels.candidate.pruning import PruningState, prune_at_build
 from netmodels.candidate.spec import CandidateSpec
+from netmodels.graph import GraphUnitModel
 from netmodels.methods import Method, MethodParts, Stage, feature_shape_at, get_method
 from netmodels.modules import module_device
 from netmodels.zoo import FLOAT32_BITS, INPUT_IMAGE_BITS, UnitModel, build_model
@@ -88,6 +89,7 @@ def build_candidate(spec: CandidateSpec, *, input_shape: tuple[int, int, int], n
     options = method.parse_options(method_options)
     model = _base(spec, base_model, input_shape, num_classes)
     k = model.split_index(spec.split)
+    _check_graph_split(spec, model, k)
     unpruned_shape = feature_shape_at(model, k)
     reason = method.applies_to(model, k, feature_shape=unpruned_shape)
     if reason is not None:
@@ -107,6 +109,21 @@ def build_candidate(spec: CandidateSpec, *, input_shape: tuple[int, int, int], n
                                 feature_shape=shape, pruned_channels=removed)
     return Candidate(spec, module, profile, method, options, parts, pruning,
                      unit_names=model.unit_names, input_shape=tuple(input_shape), num_classes=num_classes)
+
+
+def _check_graph_split(spec: CandidateSpec, model: UnitModel, k: int) -> None:
+    """A traced user model (netmodels.graph) is not pruned, and sends one tensor: a cut several
+    cross is profiled and priced, but no method, channel or codec is built for a tuple of them."""
+    if not isinstance(model, GraphUnitModel):
+        return
+    if spec.sparsity > 0:
+        raise ModelError(f"sparsity {spec.sparsity:g} on {spec.model}: pruning plans the zoo's units (conv units, "
+                         "residual blocks); a traced user model's units are graph segments it does not know: use sparsity 0")
+    sent = model.sent_tensors(k)
+    if len(sent) > 1:
+        raise ModelError(f"split {model.split_name(k)!r} of {spec.model} sends {len(sent)} tensors "
+                         f"({', '.join(t.name for t in sent)}): candidates (retraining, search, export) take a cut "
+                         "one tensor crosses (cuts: single lists only those)")
 
 
 def _check_stages_train_something(spec: CandidateSpec, stages: tuple[Stage, ...], module: nn.Module) -> None:

@@ -42,6 +42,7 @@ import torch
 from torch import Tensor, nn
 
 from netmodels.channels import Channel
+from netmodels.graph import GraphUnitModel
 from netmodels.methods.base import METHODS, Method, Stage, feature_shape_at
 from netmodels.methods.bottlenet import require_reliable
 from netmodels.methods.losses import DistillParts, LossStage, ghnd_objective, hnd_objective, kd_objective
@@ -154,6 +155,9 @@ class BottleFit(Method):
         if split == -1:
             return ("nothing runs on the device at the input split, so there is no head conv to reshape "
                     "into a bottleneck")
+        if isinstance(model, GraphUnitModel):
+            return ("BottleFit injects its bottleneck into the zoo's chain units and ResNet / MobileNetV2 blocks; "
+                    "a traced user model's units are graph segments it does not know")
         shape = feature_shape if feature_shape is not None else feature_shape_at(model, split)
         if len(shape) != 3:
             return (f"the feature after {model.split_name(split)!r} has shape {tuple(shape)}; "

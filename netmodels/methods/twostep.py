@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from netmodels.channels import Channel
 from netmodels.codecs import fake_quantize
 from netmodels.codecs.entropy import MAX_ENTROPY_BITS
+from netmodels.graph import GraphUnitModel
 from netmodels.methods.base import METHODS, FeatureMethod, MethodParts
 from netmodels.methods.bottlenet import require_reliable
 from netmodels.pruning import PruneStep, plan_pruning
@@ -58,6 +59,9 @@ def feature_pruning_reason(model: UnitModel, split: int) -> str | None:
     """Why the layer before `split` cannot be pruned (None if it can)."""
     if split == -1:
         return "nothing runs on the device at the input split; there is no layer before it to prune"
+    if isinstance(model, GraphUnitModel):
+        return ("pruning plans the zoo's conv units and residual blocks; a traced user model's units are graph "
+                "segments it does not know")
     if not plan_pruning(model, split, scope="feature").has_feature:
         return (f"the feature after {model.split_name(split)!r} is not the output of a prunable conv layer "
                 "or residual block, so the layer before the split cannot be pruned")

@@ -1,6 +1,8 @@
 """The model zoo: every model a `UnitModel` (a chain of named units), built by name.
 
-Adding a model is one `ModelSpec` line in `_CATALOG` below.
+Adding a model is one `ModelSpec` line in `_CATALOG` below. A user's own network (a file and a
+factory, traced with torch.fx) is added at run time to `USER_MODELS` by
+netmodels.graph.user.register_user_model; `build_model` builds both alike.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from netmodels.zoo.mobilenet import mobilenetv2
 from netmodels.zoo.resnet import BasicBlock, Bottleneck, resnet
 
 MODELS: Registry[ModelSpec] = Registry("model", error=ModelError)
+USER_MODELS: Registry[ModelSpec] = Registry("user model", error=ModelError)
 
 IMAGENET = (3, 224, 224)
 CIFAR = (3, 32, 32)
@@ -50,8 +53,11 @@ def build_model(
 ) -> UnitModel:
     """Build zoo model `name` for inputs of `input_shape` (C, H, W; H = W) and `num_classes`.
 
-    Defaults are the shape and class count the model was published with.
+    Defaults are the shape and class count the model was published with. A user model
+    (USER_MODELS) is traced for one input and class count: others are refused.
     """
+    if name in USER_MODELS:
+        return _build_user(USER_MODELS.get(name), input_shape, num_classes)
     spec = MODELS.get(name)
     channels, height, width = input_shape or spec.input_shape
     if height != width:
@@ -64,4 +70,12 @@ def build_model(
             from None
 
 
-__all__ = ["FLOAT32_BITS", "INPUT_IMAGE_BITS", "INPUT_NAME", "MODELS", "ModelSpec", "UnitModel", "build_model"]
+def _build_user(spec: ModelSpec, input_shape: tuple[int, int, int] | None, num_classes: int | None) -> UnitModel:
+    shape, classes = tuple(input_shape or spec.input_shape), num_classes or spec.num_classes
+    if shape != tuple(spec.input_shape) or classes != spec.num_classes:
+        raise ModelError(f"model {spec.name!r} is traced for input {'x'.join(map(str, spec.input_shape))} and "
+                         f"{spec.num_classes} classes, not {'x'.join(map(str, shape))} and {classes}")
+    return spec.build()
+
+
+__all__ = ["FLOAT32_BITS", "INPUT_IMAGE_BITS", "INPUT_NAME", "MODELS", "ModelSpec", "USER_MODELS", "UnitModel", "build_model"]
