@@ -14,14 +14,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from splitbase.files import check_folder
+
 ENVIRONMENT = "SPLIT_EXPLORER_CACHE"
 
 
 def cache_dir(override: str | Path | None = None) -> Path:
-    """The cache folder (module docstring), absolute; created by whoever writes into it."""
+    """The cache folder (module docstring), absolute; created by whoever writes into it.
+    StudyError naming where it came from if it (or its nearest existing parent) is a file."""
     if override is not None:
-        return Path(override).expanduser().resolve()
+        return check_folder(Path(override).expanduser().resolve(), "--cache-dir")
     if os.environ.get(ENVIRONMENT):
-        return Path(os.environ[ENVIRONMENT]).expanduser().resolve()
+        return check_folder(Path(os.environ[ENVIRONMENT]).expanduser().resolve(), ENVIRONMENT)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return (Path(base) / "split-explorer").expanduser().resolve()
+    return check_folder((Path(base) / "split-explorer").expanduser().resolve(), "the cache folder")

@@ -1,19 +1,29 @@
 """What every study file shares: reading it, its name and results folder, presets, data set, the
 model and split point checks, and the analog-link rule. Each check is stated here once; the
 sweep, search and train studies call it.
+
+A study names a zoo model by its name, or a user's own network by a mapping
+`model: {path, factory, kwargs, input, classes, cuts, leaf_modules}` (netmodels.graph.user.ModelRef;
+`path` relative to the study file's folder, or absolute: it may lie outside the study's folder,
+a user's code, but must exist). Reading the study imports that file, which runs the user's own
+code, traces the model and registers it; the study then carries the registered name.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hwmodels import HardwareModel, Link, load_preset
-from netmodels.data import ImageDataset, load_dataset
-from netmodels.zoo import MODELS
-from splitbase import HardwareModelError, StudyError
+from netmodels.data import DATASETS, ImageDataset, load_dataset
+from netmodels.zoo import MODELS, USER_MODELS
+from splitbase import HardwareModelError, ModelError, StudyError
+from splitbase.files import check_folder
+from splitbase.schema import parse
 from splitbase.yamlfile import read_yaml
 
 RESULTS = Path("results")
@@ -21,12 +31,40 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def read_study(path: str | Path) -> dict:
-    """A study file as a mapping; a missing, unreadable or malformed file is one StudyError."""
+    """A study file as a mapping, its model references (`model`, `models`) resolved to registered
+    names (user_model); a missing, unreadable or malformed file is one StudyError."""
     data = read_yaml(path, "study file", StudyError)
     if not isinstance(data, dict):
         raise StudyError(f"{path}: a study file is a mapping of keys, got "
                          f"{'an empty file' if data is None else type(data).__name__}")
+    folder = Path(path).parent
+    if isinstance(data.get("model"), dict):
+        data["model"] = user_model(data["model"], folder, "model")
+    if isinstance(data.get("models"), list):
+        data["models"] = [user_model(m, folder, f"models[{i}]") if isinstance(m, dict) else m
+                          for i, m in enumerate(data["models"])]
     return data
+
+
+def user_model(reference: dict, folder: Path, path: str) -> str:
+    """The registered name of a user model reference (a study's `model:` mapping), its file
+    relative to `folder` unless absolute; StudyError naming `path` and what is wrong (file or
+    factory missing, not an nn.Module, kwargs not JSON, an operation that cannot be traced)."""
+    from netmodels.graph.user import ModelRef, register_user_model  # imports torch.fx: only for user models
+
+    ref = parse(ModelRef, reference, path)
+    try:
+        json.dumps(ref.kwargs)
+    except (TypeError, ValueError) as exc:
+        raise StudyError(f"{path}.kwargs: not JSON data ({exc})") from None
+    file = Path(ref.path).expanduser()
+    file = file if file.is_absolute() else folder / file
+    if not file.is_file():
+        raise StudyError(f"{path}.path: {file} does not exist")
+    try:
+        return register_user_model(dataclasses.replace(ref, path=str(file)))
+    except ModelError as exc:
+        raise StudyError(f"{path}: {exc}") from None
 
 
 def check_name(name: str, path: str = "name") -> None:
@@ -38,12 +76,14 @@ def check_name(name: str, path: str = "name") -> None:
 
 
 def output_folder(name: str, output: str | Path | None) -> Path:
-    """Where a study's results go: `output` when given (the user's own folder), else results/<name>."""
-    return Path(output) if output is not None else RESULTS / name
+    """Where a study's results go: `output` when given (the user's own folder), else results/<name>;
+    StudyError if it, or its nearest existing parent, is a file."""
+    return check_folder(Path(output) if output is not None else RESULTS / name, "output")
 
 
 def check_model(name: str, path: str) -> None:
-    if name not in MODELS:
+    """A zoo model's name, or a user model's name registered when its study was read."""
+    if name not in MODELS and name not in USER_MODELS:
         raise StudyError(f"{path}: unknown model {name!r} (known: {', '.join(MODELS.names())})")
 
 
@@ -76,6 +116,10 @@ class DatasetSpec:
     name: str
     root: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+
+    def check(self, path: str) -> None:
+        if self.name not in DATASETS:
+            raise StudyError(f"{path}.name: unknown data set {self.name!r} (known: {', '.join(DATASETS.names())})")
 
     def load(self, data_root: str | None = None) -> ImageDataset:
         """The data set, from `data_root` (a --data-root) or the study's root."""
@@ -118,4 +162,4 @@ def check_analog_link(links: list[tuple[str, Link]], path: str) -> None:
 
 
 __all__ = ["DatasetSpec", "PresetRef", "build_presets", "check_analog_link", "check_model",
-           "check_name", "one_preset", "output_folder", "read_study", "split_index"]
+           "check_name", "one_preset", "output_folder", "read_study", "split_index", "user_model"]

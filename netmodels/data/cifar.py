@@ -6,11 +6,13 @@ then the tarball (`cifar-10-python.tar.gz` / `cifar-100-python.tar.gz`, MD5-chec
 place without extracting), then, only with allow_download=True, a download of the tarball.
 
 The batches are pickled dicts (b"data": N x 3072 uint8, rows R then G then B planes of 32x32;
-b"labels" or b"fine_labels"). Unpickling runs code from the file: load only files you trust
-(the tarball's MD5 is checked; an extracted folder is taken as it is).
+b"labels" or b"fine_labels"). They are unpickled with `_ArrayUnpickler`, which constructs
+numpy arrays and plain values only: a crafted batch that names any other global (os.system,
+builtins.eval, ...) is refused instead of run.
 """
 from __future__ import annotations
 
+import io
 import pickle
 import tarfile
 import urllib.error
@@ -54,9 +56,31 @@ LAYOUTS = {
 URL = "https://www.cs.toronto.edu/~kriz/"
 
 
+# The globals a CIFAR batch (numpy arrays in a dict, pickled by Python 2 or 3, numpy 1 or 2) names.
+_ARRAY_GLOBALS = frozenset({
+    *((package, name) for package in ("numpy.core.multiarray", "numpy._core.multiarray")
+      for name in ("_reconstruct", "scalar")),
+    *((package, "_frombuffer") for package in ("numpy.core.numeric", "numpy._core.numeric")),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+})
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """An unpickler that constructs numpy arrays and plain values, nothing else."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in _ARRAY_GLOBALS:
+            raise pickle.UnpicklingError(f"refusing to construct {module}.{name} (only numpy arrays)")
+        return super().find_class(module, name)
+
+
+def _unpickle(raw: bytes):
+    return _ArrayUnpickler(io.BytesIO(raw), encoding="bytes").load()
+
+
 def _parse_batch(raw: bytes, where: str, layout: CifarLayout) -> tuple[np.ndarray, np.ndarray]:
     try:
-        batch = pickle.loads(raw, encoding="bytes")
+        batch = _unpickle(raw)
         data = np.asarray(batch[b"data"], dtype=np.uint8)
         labels = np.asarray(batch[layout.label_key], dtype=np.int64)
     except Exception as exc:  # pickle raises many kinds on a corrupt file; all mean "not a batch"
@@ -73,7 +97,7 @@ def _class_names(raw: bytes | None, layout: CifarLayout) -> tuple[str, ...] | No
     if raw is None:
         return None
     try:
-        names = pickle.loads(raw, encoding="bytes")[layout.names_key]
+        names = _unpickle(raw)[layout.names_key]
         names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
     except Exception:  # noqa: BLE001 - see above
         return None
