@@ -104,7 +104,8 @@ def get_baseline(
         return Baseline(model.eval(), metadata["test_accuracy"], metadata["wall_time_s"], weights, metadata, False)
     cache.mkdir(parents=True, exist_ok=True)
     run_config = replace(config, checkpoint_path=str(ckpt))
-    result = train(model, data, run_config, progress=progress, desc=f"baseline {model_name}")
+    result = train(model, data, run_config, progress=progress, desc=f"base model {model_name} on {data.name}",
+                   leave=True)
     model.to("cpu").eval()
     metadata = {
         **identity, "config": config.math_fields(), "test_accuracy": result.test_accuracy,

@@ -80,11 +80,19 @@ def stage_config(config: TrainConfig, stage: Stage, index: int, checkpoint_dir: 
     return replace(config, **{"lr": config.lr * stage.lr_scale, "checkpoint_path": checkpoint, **dict(stage.overrides)})
 
 
+def stage_desc(candidate: Candidate, stage: Stage, index: int, count: int) -> str:
+    """The progress line's name of stage `index` (from 1) of `count`: method, split unit, stage
+    name and its place, e.g. "threestep conv2: prune 1/3"."""
+    place = f" {index}/{count}" if count > 1 else ""
+    return f"{candidate.spec.method} {candidate.profile.split_name}: {stage.name}{place}"
+
+
 def run_pruning_stage(candidate: Candidate, stage: PruningStage, data: ImageDataset, config: TrainConfig, *,
-                      progress: bool = True, evaluate_after: bool = True) -> TrainResult:
+                      progress: bool = True, evaluate_after: bool = True, desc: str | None = None) -> TrainResult:
     """Train the candidate's full model with incremental channel pruning (every layer trains),
     then replace it by its physically pruned copy; after the last pruning stage, install that
-    copy's head and tail in candidate.module. A run resumed from a finished checkpoint only
+    copy's head and tail in candidate.module. `desc` names its progress line (default: the
+    stage's name after the method and split). A run resumed from a finished checkpoint only
     evaluated the unmasked weights, so its accuracy is taken again on the pruned copy."""
     state = candidate.pruning
     if stage.name in state.finished:
@@ -95,7 +103,7 @@ def run_pruning_stage(candidate: Candidate, stage: PruningStage, data: ImageData
                            schedule=stage.schedule)
     with pruner.attached():
         result = train(state.model, data, config, trainable=parts_filter(stage.trainable), hooks=pruner,
-                       progress=progress, desc=f"{candidate.spec.method} {candidate.profile.split_name} {stage.name}",
+                       progress=progress, desc=desc or stage_desc(candidate, stage, 1, 1),
                        evaluate_after=evaluate_after)
     if not result.completed:
         return result
@@ -127,16 +135,16 @@ def train_candidate(
     for index, stage in enumerate(stages, start=1):
         cfg = stage_config(config, stage, index, checkpoint_dir)
         last = index == len(stages)  # only the last stage's accuracy is the candidate's
+        desc = stage_desc(candidate, stage, index, len(stages))
         if isinstance(stage, PruningStage):
             results.append(StageResult(stage.name, run_pruning_stage(candidate, stage, data, cfg, progress=progress,
-                                                                     evaluate_after=last)))
+                                                                     evaluate_after=last, desc=desc)))
             if not results[-1].result.completed:
                 return CandidateResult(None, results, candidate.profile)
             continue
         with stage_loss(stage, module, candidate.parts) as loss_fn:  # None: cross-entropy
             result = train(module, data, cfg, loss_fn=loss_fn, trainable=parts_filter(stage.trainable),
-                           progress=progress, desc=f"{candidate.spec.method} {candidate.profile.split_name} {stage.name}",
-                           evaluate_after=last)
+                           progress=progress, desc=desc, evaluate_after=last)
         results.append(StageResult(stage.name, result))
         if not result.completed:  # stopped on purpose (stop_after_steps): the later stages wait
             return CandidateResult(None, results, candidate.profile)

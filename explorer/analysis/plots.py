@@ -1,48 +1,68 @@
 """Figures. Each is two steps: an `*_info` function computes a small record of what to draw
-(tested), a `draw_*` function draws it (not pixel-tested). Every figure is drawn from a CSV
-written beside it, so a number in a figure can be looked up.
+(tested), a `draw_*` function draws it and returns the figure (its labels and legends tested, not
+its pixels). Every figure is drawn from a CSV written beside it, so a number in a figure can be
+looked up; figures show the units the reports show (ms, mJ, kbit).
+
+matplotlib is imported by the drawing functions only: the `*_info` functions and the modules
+that import this one start without it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from explorer.analysis.pareto import non_dominated
+from splitbase.files import write_atomic
 
-from explorer.analysis.pareto import non_dominated  # noqa: E402
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from explorer.search.objectives import Objective
 
 
-def _save(fig, path: Path, title: str) -> None:
+def _pyplot():
+    """matplotlib.pyplot on the file-only Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Figure, path: Path, title: str) -> Figure:
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    path = Path(path)
+    write_atomic(path, lambda f: fig.savefig(f, dpi=120, format=path.suffix.lstrip(".")))
+    _pyplot().close(fig)
+    return fig
 
 
 @dataclass(frozen=True)
 class ProfileInfo:
-    """004 Fig. 3: cumulative compute and memory traffic, and feature size, per split point."""
+    """Ko et al. 2018 Fig. 3: cumulative compute and memory traffic, and feature size, per split
+    point. Units: GMAC, MB, kbit (the bits a split sends, as the reports give them)."""
 
     names: list[str]
     cumulative_gmacs: np.ndarray
     cumulative_traffic_mb: np.ndarray
-    feature_kb: np.ndarray
+    feature_kbit: np.ndarray
 
 
 def profile_info(profile_table: pd.DataFrame) -> ProfileInfo:
     traffic = np.cumsum(profile_table["unit_weight_bytes"] + profile_table["activation_bytes"])
     return ProfileInfo(list(profile_table["name"]), profile_table["head_macs"].to_numpy() / 1e9,
-                       traffic.to_numpy() / 1e6, profile_table["feature_bytes"].to_numpy() / 1e3)
+                       traffic.to_numpy() / 1e6, 8 * profile_table["feature_bytes"].to_numpy() / 1e3)
 
 
-def draw_profile(info: ProfileInfo, path: Path, title: str) -> None:
+def draw_profile(info: ProfileInfo, path: Path, title: str) -> Figure:
     x = np.arange(len(info.names))
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6, 0.35 * len(x)), 6), sharex=True)
+    fig, (top, bottom) = _pyplot().subplots(2, 1, figsize=(max(6, 0.35 * len(x)), 6), sharex=True)
     top.plot(x, info.cumulative_gmacs, "o-", label="cumulative compute (GMAC)")
     top.set_ylabel("GMAC")
     twin = top.twinx()
@@ -51,10 +71,11 @@ def draw_profile(info: ProfileInfo, path: Path, title: str) -> None:
     twin.set_ylabel("MB")
     top.legend(loc="upper left")
     twin.legend(loc="lower right")
-    bottom.bar(x, info.feature_kb)
-    bottom.set_ylabel("feature sent (kB)")
+    bottom.bar(x, info.feature_kbit, label="feature sent at the split (kbit)")
+    bottom.set_ylabel("kbit")
+    bottom.legend(loc="upper right")
     bottom.set_xticks(x, info.names, rotation=90)
-    _save(fig, path, title)
+    return _save(fig, path, title)
 
 
 @dataclass(frozen=True)
@@ -77,9 +98,9 @@ def split_curves_info(sweep: pd.DataFrame, names: list[str]) -> SplitCurvesInfo:
     return SplitCurvesInfo(names, curves)
 
 
-def draw_split_curves(info: SplitCurvesInfo, path: Path, title: str) -> None:
+def draw_split_curves(info: SplitCurvesInfo, path: Path, title: str) -> Figure:
     x = np.arange(len(info.names))
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(6, 0.35 * len(x)), 6), sharex=True)
+    fig, (top, bottom) = _pyplot().subplots(2, 1, figsize=(max(6, 0.35 * len(x)), 6), sharex=True)
     for label, (xs, fps, frames_per_j) in info.curves.items():
         style = "o-" if len(xs) > 1 else "*"
         top.plot(xs, fps, style, label=label, markersize=10 if len(xs) == 1 else 5)
@@ -91,42 +112,117 @@ def draw_split_curves(info: SplitCurvesInfo, path: Path, title: str) -> None:
         axis.grid(True, alpha=0.3)
     top.legend(fontsize=8)
     bottom.set_xticks(x, info.names, rotation=90)
-    _save(fig, path, title)
+    return _save(fig, path, title)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis of a front figure: the frame's column (SI units), its label with the unit shown,
+    the factor from the column's unit to the one shown (1e3: seconds -> ms), and whether larger
+    is better."""
+
+    column: str
+    label: str
+    scale: float = 1.0
+    maximise: bool = False
+
+    @classmethod
+    def of(cls, objective: Objective) -> Axis:
+        """The axis of a search objective, in the unit the reports show it in."""
+        return cls(objective.field, objective.axis_label, objective.shown_scale, objective.direction == "maximize")
+
+
+MARKERS = "os^DvP*X<>"  # one per series of a front figure
 
 
 @dataclass(frozen=True)
 class FrontInfo:
-    """All feasible points and the Pareto front of two minimised objectives."""
+    """The points of a front figure, in the units shown.
+
+    colour: each point's split as an index into split_names (the splits present, in model
+    order). feasible: meets every constraint (the others are drawn hollow). on_front: on the
+    Pareto front of the figure's two objectives among the feasible points. on_study_front: on
+    the study's own front over all its objectives (the one its report lists). series: each
+    point's series (e.g. the link mode) as an index into series_names, one marker shape each;
+    series_label: what the series are (the frame's column, e.g. "link").
+    """
 
     x_label: str
     y_label: str
     x: np.ndarray
     y: np.ndarray
     colour: np.ndarray
+    split_names: list[str]
+    feasible: np.ndarray
     on_front: np.ndarray
+    on_study_front: np.ndarray
+    series: np.ndarray
+    series_names: list[str]
+    series_label: str = ""
 
 
-def front_info(frame: pd.DataFrame, x: str, y: str, colour: str, *, x_label: str,
-               y_label: str, maximise: tuple[str, ...] = ()) -> FrontInfo:
-    rows = frame[frame["feasible"]] if "feasible" in frame else frame
-    values = np.column_stack([(-1 if c in maximise else 1) * rows[c].to_numpy(dtype=float)
-                              for c in (x, y)])
-    return FrontInfo(x_label, y_label, rows[x].to_numpy(dtype=float), rows[y].to_numpy(dtype=float),
-                     rows[colour].to_numpy(), non_dominated(values))
+def front_info(frame: pd.DataFrame, x: Axis, y: Axis, *, split_order: Sequence[str], split_column: str,
+               series_column: str | None = None, study_front: Sequence[bool] | None = None) -> FrontInfo:
+    """The front figure of `frame`'s rows with both values finite. split_order: every split name in
+    model order; split_column: the rows' split names; a `feasible` column, when there, marks the
+    rows meeting the constraints (else all do); study_front: per row of `frame`, on the study's front."""
+    values = frame[[x.column, y.column]].to_numpy(dtype=float)
+    kept = np.all(np.isfinite(values), axis=1)
+    rows = frame[kept]
+    feasible = rows["feasible"].fillna(False).to_numpy(dtype=bool) if "feasible" in rows else np.ones(len(rows), bool)
+    signs = np.array([-1.0 if axis.maximise else 1.0 for axis in (x, y)])
+    on_front = np.zeros(len(rows), dtype=bool)
+    on_front[feasible] = non_dominated(values[kept][feasible] * signs)
+    present = set(rows[split_column])
+    split_names = [name for name in split_order if name in present]
+    series = rows[series_column].astype(str).to_numpy() if series_column else np.full(len(rows), "")
+    series_names = list(dict.fromkeys(series))
+    if len(series_names) > len(MARKERS):  # more than the markers can tell apart: one series
+        series_names = [f"any of {len(series_names)} (see the CSV)"]
+        series = np.full(len(rows), series_names[0], dtype=object)
+    study = np.zeros(len(rows), bool) if study_front is None else np.asarray(study_front, dtype=bool)[kept]
+    return FrontInfo(x.label, y.label, values[kept, 0] * x.scale, values[kept, 1] * y.scale,
+                     np.array([split_names.index(s) for s in rows[split_column]], dtype=int), split_names,
+                     feasible, on_front, study, np.array([series_names.index(s) for s in series], dtype=int),
+                     series_names, series_column or "")
 
 
-def draw_front(info: FrontInfo, path: Path, title: str, *, colour_label: str) -> None:
-    fig, axis = plt.subplots(figsize=(7, 5))
-    scatter = axis.scatter(info.x, info.y, c=info.colour, cmap="viridis", s=12, alpha=0.5)
-    order = np.argsort(info.x[info.on_front])
-    axis.plot(info.x[info.on_front][order], info.y[info.on_front][order], "r.-",
-              label="Pareto front")
-    fig.colorbar(scatter, label=colour_label)
+def draw_front(info: FrontInfo, path: Path, title: str) -> Figure:
+    """Feasible points filled, coloured by split (a discrete scale named by unit), one marker per
+    series; infeasible ones hollow; the study's front ringed black; the figure's own two-objective
+    front a red staircase with a cross on each of its points."""
+    plt = _pyplot()
+    from matplotlib.colors import BoundaryNorm
+
+    fig, axis = plt.subplots(figsize=(7.5, 5))
+    n = max(len(info.split_names), 1)
+    cmap = plt.get_cmap("viridis", n)
+    norm = BoundaryNorm(np.arange(n + 1) - 0.5, n)
+    for s, name in enumerate(info.series_names):
+        marker, mine = MARKERS[s % len(MARKERS)], info.series == s
+        shown = mine & info.feasible
+        axis.scatter(info.x[shown], info.y[shown], c=info.colour[shown], cmap=cmap, norm=norm, s=28, marker=marker,
+                     alpha=0.8, label=f"{info.series_label}: {name}" if name else "feasible (colour: split point)")
+        off = mine & ~info.feasible
+        if off.any():
+            axis.scatter(info.x[off], info.y[off], s=22, marker=marker, facecolors="none",
+                         edgecolors=cmap(norm(info.colour[off])),
+                         label=f"infeasible{', ' + name if name else ''} (hollow: a constraint fails)")
+    if info.on_study_front.any():
+        ring = info.on_study_front
+        axis.scatter(info.x[ring], info.y[ring], s=90, facecolors="none", edgecolors="black", linewidths=1.2,
+                     label="on the study's Pareto front (all objectives)")
+    order = np.argsort(info.x[info.on_front], kind="stable")
+    axis.step(info.x[info.on_front][order], info.y[info.on_front][order], "r-", where="post", linewidth=1,
+              marker="x", markersize=5, label="Pareto front of these two objectives")
+    bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axis,
+                       label="split point (last unit on the device)")
+    bar.set_ticks(np.arange(len(info.split_names)), labels=info.split_names)
     for data, setter in ((info.x, axis.set_xscale), (info.y, axis.set_yscale)):
         if len(data) and np.nanmin(data) > 0 and np.nanmax(data) / np.nanmin(data) > 100:
             setter("log")
     axis.set_xlabel(info.x_label)
     axis.set_ylabel(info.y_label)
-    axis.legend()
+    axis.legend(fontsize=7)
     axis.grid(True, alpha=0.3)
-    _save(fig, path, title)
+    return _save(fig, path, title)

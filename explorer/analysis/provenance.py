@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from splitbase import DataError
-from splitbase.files import write_atomic
+from splitbase.files import write_atomic, write_text
 
 PACKAGES = ("numpy", "scipy", "pandas", "torch", "optuna", "fvcore", "matplotlib", "PyYAML",
             "Pillow", "tqdm")
@@ -90,9 +90,7 @@ class Provenance:
 
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "provenance.json"
-        path.write_text(json.dumps(self.record(), indent=2) + "\n")
-        return path
+        return write_text(folder / "provenance.json", json.dumps(self.record(), indent=2) + "\n")
 
 
 CALL_FIELDS = ("command", "commit", "date", "machine", "wall_time_s")

@@ -2,6 +2,10 @@
 
 Library code raises `SplitExplorerError`s; this is the only place that turns them (and bad
 arguments) into one line `error: ...` on stderr and exit status 2.
+
+Every start builds the parser of every verb, so a verb module imports only what its parser needs
+at the top; torch, optuna, pandas, matplotlib and the library code behind the verb are imported in
+its run function (tests/explorer/cli/test_startup.py enforces it, benchmarks/startup.py times it).
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import sys
 from typing import Sequence
 
 from splitbase import SplitExplorerError
-from explorer.cli import calibrate, check, export, hw, pareto, profile, report, search, sweep, train
+from explorer.cli import calibrate, check, export, hw, measure, pareto, profile, report, search, sweep, tabulate, train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -20,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}\n")
 
 
-VERBS = (profile, hw, sweep, calibrate, train, search, pareto, export, check, report)
+VERBS = (profile, hw, measure, sweep, calibrate, train, search, pareto, export, check, report, tabulate)
 
 
 def build_parser() -> argparse.ArgumentParser:

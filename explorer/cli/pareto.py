@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 
 from explorer.search.objectives import OBJECTIVES
-from explorer.search.results import write_front
-from explorer.studies.search import resolve_search
 
 SHOWN = ("number", "split", "sparsity", "compression_ratio", "method", "channel",
          *(OBJECTIVES.get(name).field for name in OBJECTIVES.names()), "sent_bits", "head_macs", "encoder_macs")
@@ -22,10 +20,13 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from explorer.search.results import write_front
+    from explorer.studies.search import resolve_search
+
     resolved = resolve_search(args.study, storage=args.storage)
     trials, best = write_front(resolved)
     print(best.trials[list(SHOWN)].to_string(index=False) if len(best.trials) else "no feasible trial yet")
-    print(f"{len(best.trials)} of {int(trials['ok'].sum())} feasible trials on the front; "
+    print(f"{len(best.trials)} of {int(trials['feasible'].sum())} feasible trials on the front; "
           f"hypervolume {best.hypervolume:.4g} (objectives {', '.join(resolved.study.objectives)}) "
           f"-> {resolved.output / 'pareto.csv'}")
     return 0

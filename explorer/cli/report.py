@@ -3,10 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.search.report import report
-from explorer.search.results import write_front
-from explorer.studies.search import resolve_search
-
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser = verbs.add_parser(
@@ -20,9 +16,13 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from explorer.search.report import report
+    from explorer.search.results import write_front
+    from explorer.studies.search import resolve_search
+
     resolved = resolve_search(args.study, storage=args.storage)
     trials, best = write_front(resolved)
-    path = resolved.output / "REPORT.md"
-    path.write_text(report(resolved, trials, best))
-    print(path)
+    from splitbase.files import write_text
+
+    print(write_text(resolved.output / "REPORT.md", report(resolved, trials, best)))
     return 0

@@ -3,12 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.analysis.provenance import Provenance
-from explorer.studies.sweep import resolve_sweep
-from explorer.analysis.markdown import fmt
-from explorer.sweep.run import compare, run_sweep
-from explorer.sweep.results import write_results
-
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser = verbs.add_parser(
@@ -22,6 +16,12 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from explorer.analysis.markdown import fmt
+    from explorer.analysis.provenance import Provenance
+    from explorer.studies.sweep import resolve_sweep
+    from explorer.sweep.results import write_results
+    from explorer.sweep.run import compare, run_sweep
+
     provenance = Provenance()
     resolved = resolve_sweep(args.study, output=args.output)
     sweep = run_sweep(resolved)

@@ -28,9 +28,10 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from explorer.studies.train import resolve_train_study
     from explorer.train.run import run_train_study
+    from splitbase.paths import cache_dir
 
     resolved = resolve_train_study(args.study, output=args.output)
-    done = run_train_study(resolved, data_root=args.data_root, cache_dir=args.cache_dir,
+    done = run_train_study(resolved, data_root=args.data_root, cache_dir=cache_dir(args.cache_dir),
                            progress=not args.no_progress, time_limit_s=args.time_limit)
     left = f"; {done.remaining} left: re-run the same command to go on" if done.remaining else ""
     print(f"{len(resolved.study.models)} baselines, {len(resolved.specs)} candidates "

@@ -11,8 +11,11 @@ import pandas as pd
 from explorer.analysis import plots
 from explorer.analysis.provenance import Provenance
 from explorer.studies.sweep import ResolvedSweep
-from explorer.analysis.markdown import fmt, table
+from explorer.analysis.markdown import fmt, run_header, table
+from explorer.analysis.papers import cite, references
+from explorer.search.objectives import OBJECTIVES
 from explorer.sweep.run import compare, scenario_row
+from splitbase.files import write_text
 
 SCENARIO_COLUMNS = (
     ("split", "split_name"), ("codec", "codec"), ("ratio", "codec_ratio"),
@@ -27,20 +30,31 @@ def write_results(resolved: ResolvedSweep, sweep: pd.DataFrame, provenance: Prov
     out.mkdir(parents=True, exist_ok=True)
     name = resolved.study.name
     profile_table = resolved.profile.to_frame()
-    profile_table.to_csv(out / "profile.csv", index=False)
-    sweep.to_csv(out / "sweep.csv", index=False)
+    write_text(out / "profile.csv", profile_table.to_csv(index=False))
+    write_text(out / "sweep.csv", sweep.to_csv(index=False))
     plots.draw_profile(plots.profile_info(profile_table), out / "profile.png",
                        f"{resolved.profile.model}: compute, memory traffic and feature per split point")
     first = resolved.hardware[0]
     plots.draw_split_curves(plots.split_curves_info(sweep, list(resolved.profile.names)),
                             out / "split_curves.png", f"{name}: {first.device_name}, {first.link_name}")
-    front = plots.front_info(sweep, "latency_s", "energy_j", "split", x_label="latency (s)",
-                             y_label="device energy per frame (J)")
-    plots.draw_front(front, out / "front_latency_energy.png", f"{name}: latency vs energy",
-                     colour_label="split point k")
-    (out / "REPORT.md").write_text(report(resolved, sweep))
+    shown, series = _hardware_series(sweep)
+    front = plots.front_info(shown, plots.Axis.of(OBJECTIVES.get("latency")), plots.Axis.of(OBJECTIVES.get("energy")),
+                             split_order=resolved.profile.names, split_column="split_name", series_column=series)
+    plots.draw_front(front, out / "front_latency_energy.png", f"{name}: latency vs energy")
     provenance.write(out)
+    write_text(out / "REPORT.md", report(resolved, sweep))
     return out
+
+
+def _hardware_series(sweep: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """The sweep and the column naming each point's hardware for the front figure's series: the
+    one of device / link / server that varies, or a column joining those that do (None: one
+    combination only)."""
+    varying = [c for c in ("device", "link", "server") if sweep[c].nunique() > 1]
+    if len(varying) < 2:
+        return sweep, (varying[0] if varying else None)
+    label = " / ".join(varying)
+    return sweep.assign(**{label: sweep[varying].astype(str).agg(" / ".join, axis=1)}), label
 
 
 def _cell(column: str, label: str, row: pd.Series) -> str:
@@ -57,9 +71,13 @@ def _cell(column: str, label: str, row: pd.Series) -> str:
 def report(resolved: ResolvedSweep, sweep: pd.DataFrame) -> str:
     study, profile = resolved.study, resolved.profile
     first = resolved.hardware[0]
-    lines = [f"# {study.name}", "", study.description.strip(), ""]
+    lines = [f"# {study.name}", "", *run_header(
+        dataset=f"none: the `{profile.model}` profile priced analytically, no images",
+        budget=f"{len(resolved.points)} design points x {len(resolved.hardware)} hardware combinations = "
+               f"{len(sweep)} priced points, no training", provenance=resolved.output / "provenance.json"),
+        study.description.strip(), ""]
     if study.source:
-        lines += [f"Paper: {study.source}", ""]
+        lines += [f"Paper: {cite(study.source)}", ""]
     lines += [f"Model `{profile.model}`, input {'x'.join(map(str, profile.input_shape))}, weights "
               f"{profile.bits.weight} bit, features {profile.bits.feature_bits} bit, input image "
               f"{profile.bits.input_bits} bit. Hardware: device `{first.device_name}`, link "
@@ -100,7 +118,7 @@ def report(resolved: ResolvedSweep, sweep: pd.DataFrame) -> str:
               "![front](front_latency_energy.png)", ""]
     if study.notes:
         lines += ["## Notes", "", study.notes.strip(), ""]
-    return "\n".join(lines)
+    return "\n".join(lines + references("\n".join(lines)))
 
 
 def _links_section(resolved: ResolvedSweep, sweep: pd.DataFrame) -> list[str]:

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from explorer.analysis.markdown import frame_table
+from explorer.analysis.markdown import frame_table, run_header, train_budget
+from explorer.analysis.papers import references
 from explorer.studies.train import ResolvedTrainStudy
+from splitbase.files import write_text
 
 CANDIDATE_COLUMNS = ("candidate", "method", "options", "split", "sparsity", "head_macs", "channel",
                      "channel_state", "compression_ratio", "sent_shape", "sent_bits", "channel_uses",
@@ -20,7 +22,12 @@ def _shown(frame: pd.DataFrame) -> pd.DataFrame:
 def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
     """REPORT.md from the CSVs in `out`."""
     study = resolved.study
-    lines = [f"# {study.name}", "", study.description.strip(), "",
+    models, candidates = len(study.models), len(resolved.specs)
+    budget = (f"{models} base model{'s' * (models != 1)}, {train_budget(resolved.baseline)} each; "
+              f"{candidates} candidate{'s' * (candidates != 1)}, each stage {train_budget(resolved.training)}")
+    lines = [f"# {study.name}", "", *run_header(dataset=f"`{study.dataset.name}`", budget=budget,
+                                              provenance=out / "provenance.json"),
+             study.description.strip(), "",
              "Tables from the CSV files beside this report; how they were made is in "
              "provenance.json.", "", "## Base models", ""]
     baselines = pd.read_csv(out / "baselines.csv")
@@ -44,6 +51,4 @@ def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
                   "Each candidate evaluated with its channel fixed at each state (PSNR in dB for "
                   "AWGN, erasure probability for BEC); empty where a state is not of its channel.",
                   "", *frame_table(_shown(table))]
-    path = out / "REPORT.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_text(out / "REPORT.md", "\n".join(lines + ["", *references("\n".join(lines))]) + "\n")

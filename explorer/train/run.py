@@ -25,6 +25,7 @@ from netmodels.candidate import CandidateSpec, build_candidate
 from netmodels.data import ImageDataset
 from netmodels.recipes import CandidateResult, retrain
 from splitbase import SplitExplorerError, StudyError
+from splitbase.files import write_text
 
 CANDIDATE_COLUMNS = ("candidate", "model", "method", "options", "split", "channel", "channel_state", "sparsity",
                      "pruned_channels", "head_macs", "head_params", "requested_ratio", "compression_ratio",
@@ -79,7 +80,7 @@ def _baselines(resolved: ResolvedTrainStudy, data: ImageDataset, out: Path, *, c
         rows.append({"model": model, "dataset": data.name, "test_accuracy": base.test_accuracy,
                      "wall_time_s": base.wall_time_s, "trained_now": base.trained_now,
                      "epochs": resolved.baseline.epochs, "steps": resolved.baseline.steps})
-    pd.DataFrame(rows).to_csv(out / "baselines.csv", index=False)
+    write_text(out / "baselines.csv", pd.DataFrame(rows).to_csv(index=False))
     return baselines
 
 

@@ -212,7 +212,8 @@ def _steps(run: _Run, batches: DeviceBatches, forward: nn.Module, loss_fn: LossF
             bar.update(1)
             if not bar.disable and time.perf_counter() - shown >= PROGRESS_INTERVAL_S:
                 shown = time.perf_counter()
-                bar.set_postfix(loss=f"{(run.loss_sum / run.epoch_step).item():.4g}", refresh=False)
+                epoch = f"{run.step // len(batches) + (run.epoch_step < len(batches))}/{-(-run.total // len(batches))}"
+                bar.set_postfix(epoch=epoch, loss=f"{(run.loss_sum / run.epoch_step).item():.4g}", refresh=False)
             if run.step >= run.total:
                 break
             every = config.checkpoint_every_steps
@@ -235,6 +236,7 @@ def train(
     trainable: Trainable = None,
     progress: bool = True,
     desc: str = "train",
+    leave: bool = False,
     hooks: StepHooks | None = None,
     evaluate_after: bool = True,
 ) -> TrainResult:
@@ -246,7 +248,9 @@ def train(
     labels) defaults to cross-entropy with config.label_smoothing. With config.checkpoint_path,
     checkpoints are written and an existing one is resumed (see the module docstring); a
     finished run's checkpoint makes this call evaluate only. `hooks` are called around every
-    optimiser step (StepHooks). evaluate_after=False skips the test-set evaluation (a stage
+    optimiser step (StepHooks). The bar (desc, steps done of the budget, steps/s, time left, epoch
+    and running loss) shows only when `progress` and stderr is a terminal; `leave` keeps its last
+    line after the run. evaluate_after=False skips the test-set evaluation (a stage
     whose accuracy nobody reads; test_accuracy is then None). The module is left on the device
     with the trained weights; requires_grad flags and module modes are restored.
     """
@@ -257,7 +261,7 @@ def train(
     forward = torch.compile(module) if config.compile else module
     t0 = time.perf_counter()
     with tqdm(total=run.total, initial=run.step, desc=desc, unit="step", disable=None if progress else True,
-              leave=False, dynamic_ncols=True) as bar, _cudnn_autotune(device), training_modes(module, chosen):
+              leave=leave, dynamic_ncols=True) as bar, _cudnn_autotune(device), training_modes(module, chosen):
         images = _steps(run, batches, forward, loss_fn, hooks, bar)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
