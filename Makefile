@@ -47,3 +47,4 @@ test: setup data postgres
 benchmarks: setup
 	$(PY) benchmarks/profile_speed.py
 	$(PY) benchmarks/cost_speed.py
+	$(PY) benchmarks/startup.py
