@@ -20,7 +20,7 @@ PACKAGES = ("numpy", "scipy", "pandas", "torch", "optuna", "fvcore", "matplotlib
 
 
 def git_commit(root: Path | None = None) -> str:
-    """The checkout's commit, with '+dirty' when tracked files differ from it.
+    """The checkout's commit, with '+dirty' when tracked files outside results/ differ from it.
 
     SPLIT_EXPLORER_COMMIT, when set, is taken as it is: a copy of the checkout whose .git is not
     the source's (the GPU machine's copy of the working tree) would report a wrong commit.
@@ -31,8 +31,9 @@ def git_commit(root: Path | None = None) -> str:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
                                 text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        # results/ is what runs write, their own output among it: only the code makes a tree dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
+                               cwd=root, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("+dirty" if dirty else "")
