@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
-from explorer.cli import main
 from explorer.profile.table import GRAPH_FIELDS, ROW_FIELDS
+from tests.explorer.cli.test_profile import run
 
 MODEL = textwrap.dedent('''
     import torch
@@ -33,14 +33,6 @@ MODEL = textwrap.dedent('''
         return nn.Sequential(nn.Conv2d(3, 3, 1), Branchy())
 ''')
 
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
