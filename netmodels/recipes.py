@@ -33,7 +33,7 @@ from netmodels.methods.losses import stage_loss
 from netmodels.pruning import ChannelPruner, plan_pruning
 from netmodels.training.config import TrainConfig
 from netmodels.training.evaluate import evaluate, evaluate_over_channel
-from netmodels.training.loop import train, TrainResult
+from netmodels.training.loop import seed_everything, train, TrainResult
 from splitbase import ModelError, StudyError
 
 
@@ -168,7 +168,10 @@ def retrain(
     progress: bool = True,
 ) -> tuple[Candidate, CandidateResult]:
     """One trial: the candidate of `spec` built from the trained base model (`base`, of
-    netmodels.baseline.get_baseline), its stages trained with `config`."""
+    netmodels.baseline.get_baseline), its stages trained with `config`. Every random number
+    (new layers' initial weights, channel noise, batch order) follows from `config.seed`, so a
+    candidate's result does not depend on what ran before it in this process."""
+    seed_everything(config.seed)
     candidate = build_candidate(spec, input_shape=data.input_shape, num_classes=data.num_classes,
                                 base_model=base.model)
     result = train_candidate(candidate, data, config, checkpoint_dir=checkpoint_dir,

@@ -91,3 +91,19 @@ def test_a_cpu_retraining_with_a_fixed_seed_reproduces_its_accuracy_exactly(tmp_
     assert column(base_a, "test_accuracy") == column(base_b, "test_accuracy")
     assert column(cand_a, "accuracy") == column(cand_b, "accuracy") and len(column(cand_a, "accuracy")) == 1
     assert column(cand_a, "candidate_key") == column(cand_b, "candidate_key")
+
+
+def test_a_candidate_trains_the_same_whether_its_base_model_was_trained_or_loaded(tmp_path, monkeypatch, capsys):
+    """The first call trains the base model (drawing random numbers) before the candidate, the
+    second loads it from the cache: the candidate's own seed decides alone."""
+    monkeypatch.setenv("SPLIT_EXPLORER_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump({**TRAIN, "baseline": {**TRAIN["baseline"], "steps": 4},
+                                    "training": {**TRAIN["training"], "steps": 4}}))
+    texts = []
+    for out in ("first", "second"):
+        run(capsys, "train", str(path), "--output", str(tmp_path / out), "--no-progress")
+        lines = (tmp_path / out / "candidates.csv").read_text().splitlines()
+        index = lines[0].split(",").index("accuracy")
+        texts.append([line.split(",")[index] for line in lines[1:]])
+    assert texts[0] == texts[1] and len(texts[0]) == 1

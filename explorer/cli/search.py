@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from explorer.cli.arguments import positive_int
+from explorer.cli.arguments import positive_int, seconds
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -23,6 +23,9 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                              "like 0,1 as this process numbers them (after CUDA_VISIBLE_DEVICES)")
     parser.add_argument("--trials", type=positive_int, metavar="N",
                         help="distinct candidates to evaluate (default: the study's search.trials)")
+    parser.add_argument("--time-limit", type=seconds, metavar="SECONDS",
+                        help="start no trial that would not end within SECONDS of the start (the same "
+                             "command continues)")
     parser.add_argument("--data-root", metavar="DIR", help="where the data set's files are")
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="cache of base models and trained candidates (default $SPLIT_EXPLORER_CACHE "
@@ -33,14 +36,15 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from explorer.analysis.provenance import Provenance
-    from explorer.search.run import evaluated, run_search
+    from explorer.search.run import evaluated, exhausted, run_search, target
+    from explorer.search.space import search_grid
     from explorer.studies.search import resolve_search
     from splitbase.paths import cache_dir
 
     provenance = Provenance()
     resolved = resolve_search(args.study, storage=args.storage, trials=args.trials)
     study = run_search(resolved, workers=args.workers, gpus=args.gpus, data_root=args.data_root,
-                       cache_dir=cache_dir(args.cache_dir), progress=not args.no_progress)
+                       cache_dir=cache_dir(args.cache_dir), progress=not args.no_progress, time_limit_s=args.time_limit)
     provenance.seed = resolved.study.search.seed
     provenance.extra["storage"] = resolved.storage
     provenance.extra["gpus"] = args.gpus or "all"
@@ -48,4 +52,8 @@ def run(args: argparse.Namespace) -> int:
     states = [t.state.name for t in study.get_trials(deepcopy=False)]
     print(f"{resolved.study.name}: {evaluated(study)} distinct candidates evaluated; {states.count('COMPLETE')} "
           f"complete, {states.count('PRUNED')} pruned, {states.count('FAIL')} failed trials in {resolved.storage}")
+    grid = search_grid(resolved)
+    if args.time_limit is not None and evaluated(study) < target(resolved, grid) and not exhausted(study, grid):
+        print(f"stopped at the time limit: {target(resolved, grid) - evaluated(study)} candidates remain; "
+              "re-run the same command to continue")
     return 0

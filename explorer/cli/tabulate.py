@@ -26,6 +26,10 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help="trained candidates retrained at the long budget (default 64)")
     parser.add_argument("--time-limit", type=float, metavar="SECONDS",
                         help="stop before a candidate that would not end within SECONDS of the start")
+    parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                        help="train N candidates at once, each in its own process; worker i on GPU i mod G "
+                             "(default 1: in this process)")
+    parser.add_argument("--gpus", metavar="LIST", help="the GPUs workers use: 'all' (default) or indices like 0,1")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the grid size and how many candidates are not buildable or "
                              "infeasible analytically; train nothing")
@@ -49,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
     resolved = resolve_search(args.study)
     settings = TabularSettings(table_path(resolved.study.name, args.output), long_factor=args.long_factor,
-                               long_count=args.long_count, time_limit_s=args.time_limit)
+                               long_count=args.long_count, time_limit_s=args.time_limit, workers=args.workers,
+                               gpus=args.gpus)
     if args.dry_run:
         return _dry_run(resolved, settings, args.data_root)
     outcome = TabularRunner(resolved, settings, data_root=args.data_root, cache_dir=args.cache_dir,

@@ -104,7 +104,8 @@ def run_rungs(study: optuna.Study, runner: Callable[[optuna.Trial], tuple[float,
               grid: SearchGrid, oracle: OracleTable | None, *,
               callbacks: list[Callable[[optuna.Study, FrozenTrial], None]], catch: tuple[type[Exception], ...]) -> None:
     """Rungs 1 .. rungs - 1 after rung 0: enqueue each rung's promoted candidates not yet asked for
-    (so that a resumed study asks for none twice), then run its waiting trials."""
+    (so that a resumed study asks for none twice), then run its waiting trials; a rung left
+    unfinished (the time limit) ends the call, to be resumed."""
     promotable = (lambda key: True) if oracle is None else oracle.has_long
     row = {key: i for i, key in enumerate(grid.keys)}
     for rung in range(1, resolved.study.search.rungs):
@@ -115,3 +116,5 @@ def run_rungs(study: optuna.Study, runner: Callable[[optuna.Trial], tuple[float,
         waiting = [t for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)) if record.rung(t) == rung]
         if waiting:
             study.optimize(runner, n_trials=len(waiting), callbacks=callbacks, catch=catch)
+        if any(record.rung(t) == rung for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))):
+            return  # stopped (a callback's study.stop): the next rung promotes from this one only once it is done

@@ -9,12 +9,15 @@ URL); trials heartbeat, so a killed worker's trial is failed by the next worker 
 with the same parameters. The same command resumes a study up to its budget; `workers`
 processes share one storage, worker i on GPU i mod G (explorer.search.placement). With
 `search.policy: halving` the budget is rung 0, and the later rungs (explorer.search.halving) run
-in this process once the workers are done.
+in this process once the workers are done. With a time limit, a worker starts no trial that the
+median training time of the study's trained trials says would not end in time (the same command
+continues).
 """
 from __future__ import annotations
 
 import multiprocessing
 import sys
+import time
 
 import numpy as np
 import optuna
@@ -24,6 +27,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tqdm import tqdm
 
 from explorer.analysis.pareto import non_dominated
+from explorer.resumable import Deadline
 from explorer.search import placement, record
 from explorer.search.claims import TrainingClaims
 from explorer.search.halving import run_rungs
@@ -121,23 +125,44 @@ class Progress:
 CAUGHT = (SplitExplorerError, RuntimeError)
 
 
+class StopAtDeadline:
+    """An Optuna callback: stop the study's optimize loop in this process when a trial started
+    now would not end within the deadline (by the median duration of the trials that trained)."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+
+    def durations_s(self, study: optuna.Study) -> list[float]:
+        return [t.duration.total_seconds() for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if t.duration is not None and "reused_from" not in t.user_attrs]
+
+    def fits(self, study: optuna.Study) -> bool:
+        return self.deadline.fits(self.durations_s(study))
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if not self.fits(study):
+            study.stop()
+
+
 def _optimize(resolved: ResolvedSearch, data: ImageDataset | None, storage: RDBStorage, grid: SearchGrid,
               oracle: OracleTable | None, *, progress: bool, cache_dir: str | None, rank: int = 0,
-              rungs: bool = False) -> None:
-    """Rung 0 (the sampled search) up to its budget; with `rungs`, then halving's later rungs."""
+              rungs: bool = False, deadline: Deadline = Deadline(None)) -> None:
+    """Rung 0 (the sampled search) up to its budget; with `rungs`, then halving's later rungs;
+    no trial started that would not end before `deadline`."""
     study = open_study(resolved, rank=rank, storage=storage, grid=grid)
     claims = TrainingClaims(storage.engine, study.study_name)
     runner = TrialRunner(resolved, data, claims, grid, progress=progress, cache_dir=cache_dir, oracle=oracle)
-    if not (evaluated(study) >= target(resolved, grid) or exhausted(study, grid)):
+    stop = StopAtDeadline(deadline)
+    if not (evaluated(study) >= target(resolved, grid) or exhausted(study, grid)) and stop.fits(study):
         shown = Progress(resolved, grid, show=progress)
         try:
-            study.optimize(runner, n_trials=None, callbacks=[shown], catch=CAUGHT)
+            study.optimize(runner, n_trials=None, callbacks=[shown, stop], catch=CAUGHT)
         finally:
             shown.close()
-    if rungs:
+    if rungs and stop.fits(study):
         shown = Progress(resolved, grid, show=progress, stops=False)
         try:
-            run_rungs(study, runner, resolved, grid, oracle, callbacks=[shown], catch=CAUGHT)
+            run_rungs(study, runner, resolved, grid, oracle, callbacks=[shown, stop], catch=CAUGHT)
         finally:
             shown.close()
 
@@ -147,30 +172,35 @@ def _oracle(resolved: ResolvedSearch, grid: SearchGrid) -> OracleTable | None:
     return load_table(settings.table, grid) if settings.mode == "oracle" else None
 
 
-def _worker(path: str, storage: str, trials: int, data_root: str | None, cache_dir: str | None, rank: int,
-            ready) -> None:
+def _worker(path: str, storage: str, trials: int, data_root: str | None, cache_dir: str | None,
+            ends_at: float | None, rank: int, ready) -> None:
+    """A search worker process; `ends_at`: the time limit as a wall-clock time (time.time()), or None."""
     torch.set_num_threads(1)
     resolved = resolve_search(path, storage=storage, trials=trials)  # the parent's, --trials included
     grid = search_grid(resolved)
     oracle = _oracle(resolved, grid)
     data = None if oracle else resolved.study.dataset.load(data_root)
     ready.wait()  # start together: a worker slow to import must not find the study finished
-    _optimize(resolved, data, search_storage(resolved), grid, oracle, progress=False, cache_dir=cache_dir, rank=rank)
+    deadline = Deadline(None if ends_at is None else ends_at - time.time())
+    _optimize(resolved, data, search_storage(resolved), grid, oracle, progress=False, cache_dir=cache_dir, rank=rank,
+              deadline=deadline)
 
 
 def run_search(resolved: ResolvedSearch, *, workers: int = 1, gpus: str | None = None, data_root: str | None = None,
-               cache_dir: str | None = None, progress: bool = True) -> optuna.Study:
+               cache_dir: str | None = None, progress: bool = True, time_limit_s: float | None = None) -> optuna.Study:
     """Run (or resume) the study until it has evaluated `search.trials` distinct candidates (or
-    every allowed point of its grid). Worker i sees GPU i mod G alone of the visible GPUs or of
+    every allowed point of its grid), or until a trial started would not end within
+    `time_limit_s` seconds of now (None: no limit). Worker i sees GPU i mod G alone of the visible GPUs or of
     those `gpus` (--gpus: "all" or "0,1") names; this process (the base model, a single worker,
     halving's later rungs) runs under worker 0's environment (explorer.search.placement)."""
     envs = placement.worker_envs(workers, gpus)  # a bad --gpus fails here, before anything is written
     with placement.environment(envs[0]):  # read by CUDA at its first use in this process
-        return _run_search(resolved, envs, data_root=data_root, cache_dir=cache_dir, progress=progress)
+        return _run_search(resolved, envs, data_root=data_root, cache_dir=cache_dir, progress=progress,
+                           deadline=Deadline(time_limit_s))
 
 
 def _run_search(resolved: ResolvedSearch, envs: list[dict[str, str]], *, data_root: str | None,
-                cache_dir: str | None, progress: bool) -> optuna.Study:
+                cache_dir: str | None, progress: bool, deadline: Deadline) -> optuna.Study:
     workers = len(envs)
     grid = search_grid(resolved)
     oracle = _oracle(resolved, grid)  # a table that does not cover the space is refused here
@@ -183,11 +213,13 @@ def _run_search(resolved: ResolvedSearch, envs: list[dict[str, str]], *, data_ro
         get_baseline(resolved.study.model, data, resolved.baseline, cache_dir=cache_dir, progress=progress)
     halving = resolved.study.search.policy == "halving"
     if workers <= 1:
-        _optimize(resolved, data, rdb, grid, oracle, progress=progress, cache_dir=cache_dir, rungs=halving)
+        _optimize(resolved, data, rdb, grid, oracle, progress=progress, cache_dir=cache_dir, rungs=halving,
+                  deadline=deadline)
     else:
         context = multiprocessing.get_context("spawn")
         ready = context.Barrier(workers)
-        args = (str(resolved.path), resolved.storage, resolved.study.search.trials, data_root, cache_dir)
+        ends_at = None if deadline.limit_s is None else time.time() + deadline.limit_s - deadline.elapsed_s()
+        args = (str(resolved.path), resolved.storage, resolved.study.search.trials, data_root, cache_dir, ends_at)
         processes = [context.Process(target=_worker, args=(*args, rank, ready)) for rank in range(workers)]
         for process, env in zip(processes, envs):
             placement.start(process, env)  # its CUDA_VISIBLE_DEVICES, before it imports torch
@@ -198,5 +230,6 @@ def _run_search(resolved: ResolvedSearch, envs: list[dict[str, str]], *, data_ro
             raise SplitExplorerError(f"search workers {failed} exited with an error (see above); "
                                      "re-run the same command to resume")
         if halving:  # rung 0 is done (or the grid exhausted): the later rungs, here
-            _optimize(resolved, data, rdb, grid, oracle, progress=progress, cache_dir=cache_dir, rungs=True)
+            _optimize(resolved, data, rdb, grid, oracle, progress=progress, cache_dir=cache_dir, rungs=True,
+                      deadline=deadline)
     return open_study(resolved, storage=rdb, grid=grid)

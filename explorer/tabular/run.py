@@ -9,7 +9,9 @@ long subset (explorer.tabular.grid.long_subset) is retrained at long_factor x th
 The table is rewritten atomically after every candidate, so a killed call loses at most the
 candidate in flight; rows already there are skipped, so the same command continues. With a
 time limit a call stops before a candidate that the median training seconds so far say would
-not finish in time.
+not finish in time. With `workers` > 1 up to that many candidates train at once in worker
+processes (explorer.tabular.trainers, placed on the GPUs as the search's workers are); this
+process alone writes the table.
 """
 from __future__ import annotations
 
@@ -21,27 +23,31 @@ from typing import Any
 
 from explorer.cost.candidate import price_candidate
 from explorer.resumable import Deadline
+from explorer.search import placement
 from explorer.search.feasibility import analytic_violation
 from explorer.studies.search import ResolvedSearch, candidate_spec
-from explorer.tabular.grid import GridPoint, grid_points, long_config, long_subset
+from explorer.tabular.grid import GridPoint, grid_points, long_subset
 from explorer.tabular.provenance import TableProvenance
 from explorer.tabular.table import INFEASIBLE, NOT_BUILDABLE, TRAINED, Table
+from explorer.tabular.trainers import InlineTrainer, Job, Trained, WorkerPool
 from netmodels.baseline import Baseline, get_baseline
 from netmodels.candidate import Candidate, CandidateProfile, build_candidate
 from netmodels.data import ImageDataset
-from netmodels.recipes import retrain
 from splitbase import SplitExplorerError, StudyError
 
 
 @dataclass(frozen=True)
 class TabularSettings:
     """Where the table goes, the long budget (long_factor x the candidate budget) and subset
-    size, and a call's time limit in seconds (None: none)."""
+    size, a call's time limit in seconds (None: none), how many candidates train at once
+    (`workers` processes) and on which GPUs (`gpus`: --gpus, as the search's)."""
 
     output: Path
     long_factor: int = 5
     long_count: int = 64
     time_limit_s: float | None = None
+    workers: int = 1
+    gpus: str | None = None
 
     def __post_init__(self) -> None:
         if self.long_factor < 1:
@@ -50,6 +56,8 @@ class TabularSettings:
             raise StudyError(f"--long-count: must be >= 0, got {self.long_count}")
         if self.time_limit_s is not None and not self.time_limit_s > 0:
             raise StudyError(f"--time-limit: must be > 0 seconds, got {self.time_limit_s}")
+        if self.workers < 1:
+            raise StudyError(f"--workers: must be >= 1, got {self.workers}")
 
 
 @dataclass(frozen=True)
@@ -112,35 +120,44 @@ class TabularRunner:
         self.deadline = Deadline(settings.time_limit_s)
         self.resolved, self.settings, self.progress = resolved, settings, progress
         self.data_root, self.cache_dir = data_root, cache_dir
+        self.envs = placement.worker_envs(settings.workers, settings.gpus)  # a bad --gpus fails before any write
         self.points = grid_points(resolved)
         self.by_key = {point.key: point for point in self.points}
         self.table = Table(settings.output, list(self.by_key))
         self.provenance = TableProvenance(settings.output.with_suffix(".json"), resolved,
                                           long_factor=settings.long_factor, long_count=settings.long_count)
-        self.long = long_config(resolved.training, settings.long_factor)
         self.data: ImageDataset | None = None
         self.base: Baseline | None = None
 
     def run(self) -> Outcome:
-        """Train what the table lacks, within the time limit; the provenance written in any case."""
+        """Train what the table lacks, within the time limit; the provenance written in any case.
+        This process (the base model, the one worker of --workers 1) runs under worker 0's GPU."""
         try:
-            return self._run()
+            with placement.environment(self.envs[0]):
+                return self._run()
         finally:
             self.provenance.write()
 
     def _run(self) -> Outcome:
         short = [point for point in self.points if point.key not in self.table.rows]
-        if short or self._long_pending():
-            self._load()
-        for done, point in enumerate(short):
-            if not self._fits("train_seconds"):
-                return self._outcome(remaining_short=len(short) - done, stopped=True)
-            self._short(point, len(self.table.rows) + 1)
-        pending = self._long_pending()
-        for done, key in enumerate(pending):
-            if not self._fits("train_seconds_long"):
-                return self._outcome(remaining_long=len(pending) - done, stopped=True)
-            self._long(self.by_key[key], done + 1, len(pending))
+        if not short and not self._long_pending():
+            return self._outcome()
+        self._load()
+        trainer = self._trainer()
+        try:
+            jobs = (Job(point.key, point.params) for point in short if self._trainable(point))
+            for job, trained in trainer.train(jobs, lambda: self._fits("train_seconds")):
+                self._record_short(self.by_key[job.key], trained)
+            if trainer.stopped:
+                return self._outcome(remaining_short=len(self.points) - len(self.table.rows), stopped=True)
+            pending = self._long_pending()
+            jobs = (Job(key, self.by_key[key].params, long=True) for key in pending)
+            for done, (job, trained) in enumerate(trainer.train(jobs, lambda: self._fits("train_seconds_long")), 1):
+                self._record_long(self.by_key[job.key], trained, done, len(pending))
+            if trainer.stopped:
+                return self._outcome(remaining_long=len(self._long_pending()), stopped=True)
+        finally:
+            trainer.close()
         return self._outcome()
 
     def _outcome(self, *, remaining_short: int = 0, remaining_long: int | None = 0, stopped: bool = False) -> Outcome:
@@ -149,10 +166,17 @@ class TabularRunner:
         return Outcome(dict(self.provenance.trained), remaining_short, remaining_long, stopped)
 
     def _load(self) -> None:
+        """The data set and the base model (trained here once, so that workers share the cached one)."""
         resolved = self.resolved
         self.data = resolved.study.dataset.load(self.data_root)
         self.base = get_baseline(resolved.study.model, self.data, resolved.baseline, cache_dir=self.cache_dir,
                                  progress=self.progress)
+
+    def _trainer(self) -> InlineTrainer | WorkerPool:
+        if len(self.envs) == 1:
+            return InlineTrainer(self.resolved, self.base, self.data, self.settings.long_factor)
+        return WorkerPool(self.resolved, self.envs, data_root=self.data_root, cache_dir=self.cache_dir,
+                          long_factor=self.settings.long_factor)
 
     def _long_pending(self) -> list[str]:
         """The long subset's keys still without a long accuracy (all of the grid has rows)."""
@@ -168,39 +192,40 @@ class TabularRunner:
         short = self.table.column("train_seconds")
         return self.deadline.fits(self.table.column(column) or [self.settings.long_factor * s for s in short])
 
-    def _short(self, point: GridPoint, number: int) -> None:
-        """The point's row at the candidate budget (or why it is not trained)."""
+    def _trainable(self, point: GridPoint) -> bool:
+        """Whether the point is to train; if not, its row (why it is not) is written now."""
+        assessed = assess(self.resolved, point, self.data)
+        if assessed.status is None:
+            return True
+        row = knob_cells(point, self.resolved.training.seed)
+        row.update(status=assessed.status, reason=assessed.reason)
+        if assessed.cost is not None:
+            row.update(cost_cells(assessed.candidate.profile, assessed.cost))
+        self.table.put(row)
+        self._show(len(self.table.rows), len(self.points), point, f"{assessed.status}: {assessed.reason}")
+        return False
+
+    def _record_short(self, point: GridPoint, trained: Trained) -> None:
+        """The point's row at the candidate budget, priced again as trained (training may change
+        what is sent: a measured payload)."""
         resolved = self.resolved
-        assessed = assess(resolved, point, self.data)
+        cost = price_candidate(trained.profile, resolved.hardware, bits=resolved.bits)
         row = knob_cells(point, resolved.training.seed)
-        if assessed.status is not None:
-            row.update(status=assessed.status, reason=assessed.reason)
-            if assessed.cost is not None:
-                row.update(cost_cells(assessed.candidate.profile, assessed.cost))
-            self.table.put(row)
-            self._show(number, len(self.points), point, f"{assessed.status}: {assessed.reason}")
-            return
-        _, result = retrain(candidate_spec(resolved, point.params), self.base, self.data, resolved.training,
-                            progress=self.progress)
-        # priced again as trained: training may change what is sent (a measured payload)
-        cost = price_candidate(result.profile, resolved.hardware, bits=resolved.bits)
-        row.update(status=TRAINED, reason="", accuracy=result.test_accuracy, train_seconds=round(result.wall_time_s, 3),
-                   baseline_accuracy=self.base.test_accuracy, **cost_cells(result.profile, cost))
+        row.update(status=TRAINED, reason="", accuracy=trained.accuracy, train_seconds=round(trained.wall_time_s, 3),
+                   baseline_accuracy=self.base.test_accuracy, **cost_cells(trained.profile, cost))
         self.table.put(row)
         self.provenance.trained["short"] += 1
         self.provenance.write()
-        self._show(number, len(self.points), point,
-                   f"accuracy {result.test_accuracy:.4f} in {result.wall_time_s:.1f} s")
+        self._show(len(self.table.rows), len(self.points), point,
+                   f"accuracy {trained.accuracy:.4f} in {trained.wall_time_s:.1f} s")
 
-    def _long(self, point: GridPoint, number: int, total: int) -> None:
+    def _record_long(self, point: GridPoint, trained: Trained, number: int, total: int) -> None:
         """The point's accuracy at the long budget."""
-        _, result = retrain(candidate_spec(self.resolved, point.params), self.base, self.data, self.long,
-                            progress=self.progress)
-        self.table.put({"candidate_key": point.key, "accuracy_long": result.test_accuracy,
-                        "train_seconds_long": round(result.wall_time_s, 3)})
+        self.table.put({"candidate_key": point.key, "accuracy_long": trained.accuracy,
+                        "train_seconds_long": round(trained.wall_time_s, 3)})
         self.provenance.trained["long"] += 1
         self.provenance.write()
-        self._show(number, total, point, f"long: accuracy {result.test_accuracy:.4f} in {result.wall_time_s:.1f} s")
+        self._show(number, total, point, f"long: accuracy {trained.accuracy:.4f} in {trained.wall_time_s:.1f} s")
 
     @staticmethod
     def _show(number: int, total: int, point: GridPoint, what: str) -> None:

@@ -59,6 +59,16 @@ def test_search_pareto_export_check_report(tmp_path, capsys):
     assert "Pareto front" in (tmp_path / "out" / "REPORT.md").read_text()
 
 
+def test_a_time_limit_starts_no_trial_that_would_not_end_and_the_same_command_continues(tmp_path, capsys):
+    path = write(tmp_path, STUDY)
+    code, out, _ = run(capsys, "search", path, "--no-progress", "--time-limit", "0.001")
+    assert code == 0 and "stopped at the time limit" in out and not trained(trials(path))
+    code, out, _ = run(capsys, "search", path, "--no-progress", "--time-limit", "3600")
+    assert code == 0 and "stopped" not in out
+    keys = [t.user_attrs["candidate_key"] for t in trained(trials(path))]
+    assert len(keys) == 4 == len(set(keys))
+
+
 def states_on_disk(db: Path) -> list[str]:
     """Trial states read straight from the SQLite file, read-only: opening it through Optuna
     would create tables and race the worker that is creating them."""

@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-import explorer.tabular.run as tabular_run
+import explorer.tabular.trainers as trainers
 from explorer.cli import main
 from explorer.search.space import candidate_key
 from explorer.studies.search import resolve_search
@@ -47,8 +47,8 @@ def retrains(monkeypatch):
         calls["count"] += 1
         return retrain(*args, **kwargs)
 
-    retrain = tabular_run.retrain
-    monkeypatch.setattr(tabular_run, "retrain", counted)
+    retrain = trainers.retrain
+    monkeypatch.setattr(trainers, "retrain", counted)
     return calls
 
 
@@ -137,6 +137,17 @@ def test_an_interrupted_run_continues_without_retraining_finished_rows(study, ca
     assert code == 2 and err.startswith("error: ") and "long_factor" in err and len(err.splitlines()) == 1
 
 
+def test_workers_train_the_same_table_as_one_process(study, capsys):
+    assert run(capsys, "tabulate", study, *LONG, "--no-progress")[0] == 0
+    code, out, _ = run(capsys, "tabulate", study, *LONG, "--workers", "2", "--output", "results/two.csv",
+                       "--no-progress")
+    assert code == 0 and "trained 6 candidates and 3 at the long budget" in out and "complete" in out
+    timing = {"train_seconds", "train_seconds_long"}
+    one, two = rows()[1], rows("results/two.csv")[1]
+    assert [{k: v for k, v in r.items() if k not in timing} for r in two] == \
+        [{k: v for k, v in r.items() if k not in timing} for r in one]  # seeded: bit-identical on the CPU
+
+
 def test_the_long_order_depends_on_the_keys_not_their_order():
     keys = [f"{i:016x}" for i in range(20)]
     assert long_order(keys, 0) == long_order(reversed(keys), 0) != long_order(keys, 1)
@@ -158,6 +169,8 @@ def test_dry_run_counts_the_grid_and_trains_nothing(study, capsys, retrains, tmp
     (("--output", "results/table.txt"), "is not a .csv file"),
     (("--long-count", "-1"), "--long-count: must be >= 0"),
     (("--long-factor", "0"), "argument --long-factor: expected a positive integer"),
+    (("--workers", "0"), "argument --workers: expected a positive integer"),
+    (("--workers", "2", "--gpus", "x"), "--gpus must be 'all' or GPU indices"),
 ])
 def test_bad_arguments_are_one_line_and_write_nothing(study, capsys, tmp_path, argv, named):
     code, out, err = run(capsys, "tabulate", study, *argv)
