@@ -1,18 +1,22 @@
-"""Start-up time of each verb: `split-explorer VERB --help` (and `hw list`, `hw show`; with --study,
-`pareto STUDY` and `report STUDY` on a finished search study), median of N runs.
+"""Start-up time of each verb: `split-explorer VERB --help` (and `hw list`, `hw show`), and the
+whole of `pareto STUDY` and `report STUDY` on a finished search study, median of N runs.
 
 Goal (issue 14): `--help`, `hw`, `profile`, `pareto` and `report` start in well under 2 s on 2 CPU
 cores. Each command runs as `python -m explorer ...` in a fresh subprocess, so the time is the
-interpreter's start plus every import the command makes before it prints.
+interpreter's start plus every import the command makes before it prints (for pareto and report:
+everything they do, the storage read, the figures and the report written).
 
     python benchmarks/startup.py [--runs 5] [--against REF] [--study STUDY.yaml]
 
---against REF also times the tree of git commit REF (unpacked with `git archive` into a temporary
-folder, the repository itself untouched) and prints both columns side by side.
+The study is --study (a finished search study), or else TINY: small-cnn on synthetic data, 4
+trials of 2 steps, searched once here (untimed, about 15 s on 2 cores) into a temporary folder with
+its own cache. --against REF also times the tree of git commit REF (unpacked with `git archive`
+into a temporary folder, the repository itself untouched) and prints both columns side by side.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -24,6 +28,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRA = (("hw", "list"), ("hw", "show", "raspberry-pi-3"))
+# a search that finishes in seconds on a CPU: what pareto and report read when no --study is given
+TINY = {
+    "name": "startup-tiny", "model": "small-cnn",
+    "dataset": {"name": "synthetic", "options": {"num_classes": 4, "shape": [1, 32, 32], "num_train": 128,
+                                                  "num_test": 64}},
+    "device": "raspberry-pi-3", "link": "wifi-80211bgn-004:2mbps", "server": "rtx-2080ti",
+    "space": {"split": ["pool1", "conv2", "pool2", "conv3"], "compression_ratio": [4, 16], "method": ["bottlenetpp"],
+              "channel": [{"kind": "bec", "p": 0.01, "bits": 8}]},
+    "objectives": ["accuracy", "latency"], "constraints": {"max_accuracy_drop": 50.0},
+    "training": {"baseline": {"steps": 4, "batch_size": 32, "device": "cpu"},
+                 "candidate": {"steps": 2, "batch_size": 32, "device": "cpu"}},
+    "search": {"trials": 4, "seed": 0, "sampler": "random"},
+}
 
 
 def verb_names(tree: Path) -> list[str]:
@@ -35,11 +52,10 @@ def verb_names(tree: Path) -> list[str]:
     return out.stdout.split()
 
 
-def commands(tree: Path, study: str | None = None) -> list[tuple[str, ...]]:
-    """`--help`, each verb's --help, EXTRA, and with `study` (a finished search study) the
-    verbs that read its results."""
-    reading = (("pareto", study), ("report", study)) if study else ()
-    return [(), *((verb,) for verb in verb_names(tree)), *EXTRA, *reading]
+def commands(tree: Path, study: str) -> list[tuple[str, ...]]:
+    """`--help`, each verb's --help, EXTRA, and the verbs that read the results of `study` (a
+    finished search study)."""
+    return [(), *((verb,) for verb in verb_names(tree)), *EXTRA, ("pareto", study), ("report", study)]
 
 
 def median_seconds(tree: Path, command: tuple[str, ...], runs: int) -> float:
@@ -55,6 +71,16 @@ def median_seconds(tree: Path, command: tuple[str, ...], runs: int) -> float:
                        check=True)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def tiny_study(folder: Path) -> str:
+    """TINY searched to the end in `folder` (its results and cache there too); the study file's path.
+    JSON is YAML, so the study file is written as JSON."""
+    path = folder / "study.yaml"
+    path.write_text(json.dumps({**TINY, "output": str(folder / "results")}))
+    subprocess.run([sys.executable, "-m", "explorer", "search", str(path), "--no-progress",
+                    "--cache-dir", str(folder / "cache")], cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
+    return str(path)
 
 
 def unpack(ref: str, into: Path) -> Path:
@@ -77,12 +103,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs per command (default 5)")
     parser.add_argument("--against", metavar="REF", help="git commit to compare with, e.g. HEAD")
     parser.add_argument("--study", metavar="STUDY.yaml",
-                        help="a finished search study (absolute path): also time `pareto` and `report` on it")
+                        help="a finished search study to time `pareto` and `report` on (default: TINY, searched here)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        old = unpack(args.against, Path(tmp)) if args.against else None
-        rows = commands(ROOT, str(Path(args.study).resolve()) if args.study else None)
+        old = unpack(args.against, Path(tmp) / "tree") if args.against else None
+        study = str(Path(args.study).resolve()) if args.study else tiny_study(Path(tmp))
+        rows = commands(ROOT, study)
         old_verbs = set(verb_names(old)) if old else set()
         header = f"{'command':<26}{'now (s)':>9}" + (f"{args.against + ' (s)':>14}" if old else "")
         print(f"median of {args.runs} runs, {sys.executable}\n{header}")

@@ -21,12 +21,12 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from explorer.search.results import write_front
-    from explorer.studies.search import resolve_search
+    from explorer.studies.search import read_search
 
-    resolved = resolve_search(args.study, storage=args.storage)
-    trials, best = write_front(resolved)
+    file = read_search(args.study, storage=args.storage)
+    trials, best, _ = write_front(file)
     print(best.trials[list(SHOWN)].to_string(index=False) if len(best.trials) else "no feasible trial yet")
     print(f"{len(best.trials)} of {int(trials['feasible'].sum())} feasible trials on the front; "
-          f"hypervolume {best.hypervolume:.4g} (objectives {', '.join(resolved.study.objectives)}) "
-          f"-> {resolved.output / 'pareto.csv'}")
+          f"hypervolume {best.hypervolume:.4g} (objectives {', '.join(file.study.objectives)}) "
+          f"-> {file.output / 'pareto.csv'}")
     return 0

@@ -18,11 +18,10 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from explorer.search.report import report
     from explorer.search.results import write_front
-    from explorer.studies.search import resolve_search
-
-    resolved = resolve_search(args.study, storage=args.storage)
-    trials, best = write_front(resolved)
+    from explorer.studies.search import read_search
     from splitbase.files import write_text
 
-    print(write_text(resolved.output / "REPORT.md", report(resolved, trials, best)))
+    file = read_search(args.study, storage=args.storage)
+    trials, best, grid = write_front(file)
+    print(write_text(file.output / "REPORT.md", report(file, trials, best, grid)))
     return 0

@@ -2,8 +2,15 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from explorer.cli.arguments import positive_int, seconds
+
+if TYPE_CHECKING:  # annotations only: the verb starts without optuna
+    import optuna
+
+    from explorer.analysis.provenance import Provenance
+    from explorer.studies.search import ResolvedSearch
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -34,10 +41,27 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _write_provenance(resolved: ResolvedSearch, study: optuna.Study, provenance: Provenance, *, gpus: str,
+                      evaluated: int) -> None:
+    """provenance.json over the calls that made this study (one storage, the same first trial):
+    each call's command, machine and wall time, the wall time summed; a study started afresh in
+    the same folder starts the record afresh."""
+    from explorer.analysis.provenance import earlier_calls, write_calls
+
+    trials = study.get_trials(deepcopy=False)
+    first = trials[0].datetime_start.isoformat() if trials and trials[0].datetime_start else None
+    path = resolved.output / "provenance.json"
+    document, before = earlier_calls(path)
+    same = first is not None and (document.get("storage"), document.get("first_trial")) == (resolved.storage, first)
+    write_calls(path, provenance, before if same else [], this_call={"evaluated": evaluated},
+                fields={"storage": resolved.storage, "gpus": gpus, "first_trial": first})
+
+
 def run(args: argparse.Namespace) -> int:
     from explorer.analysis.provenance import Provenance
     from explorer.search.run import evaluated, exhausted, run_search, target
     from explorer.search.space import search_grid
+    from explorer.search.summary import write_summary
     from explorer.studies.search import resolve_search
     from splitbase.paths import cache_dir
 
@@ -46,13 +70,12 @@ def run(args: argparse.Namespace) -> int:
     study = run_search(resolved, workers=args.workers, gpus=args.gpus, data_root=args.data_root,
                        cache_dir=cache_dir(args.cache_dir), progress=not args.no_progress, time_limit_s=args.time_limit)
     provenance.seed = resolved.study.search.seed
-    provenance.extra["storage"] = resolved.storage
-    provenance.extra["gpus"] = args.gpus or "all"
-    provenance.write(resolved.output)
+    _write_provenance(resolved, study, provenance, gpus=args.gpus or "all", evaluated=evaluated(study))
+    grid = search_grid(resolved)
+    write_summary(resolved, grid)  # what pareto and report read without the model
     states = [t.state.name for t in study.get_trials(deepcopy=False)]
     print(f"{resolved.study.name}: {evaluated(study)} distinct candidates evaluated; {states.count('COMPLETE')} "
           f"complete, {states.count('PRUNED')} pruned, {states.count('FAIL')} failed trials in {resolved.storage}")
-    grid = search_grid(resolved)
     if args.time_limit is not None and evaluated(study) < target(resolved, grid) and not exhausted(study, grid):
         print(f"stopped at the time limit: {target(resolved, grid) - evaluated(study)} candidates remain; "
               "re-run the same command to continue")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from netmodels.zoo import FLOAT32_BITS, INPUT_IMAGE_BITS
+from netmodels.widths import FLOAT32_BITS, INPUT_IMAGE_BITS
 from splitbase.schema import Bounds, check_bounds
 
 Width = Annotated[int, Bounds(low=1, high=32)]

@@ -6,6 +6,6 @@ pre-filter), distinct.py (a sampler wrapper: every trial a new allowed candidate
 (the analytic constraints), oracle.py (reading a tabular benchmark instead of retraining),
 claims.py (one training per candidate), halving.py (successive halving: promoted rungs at
 longer budgets), trial.py (one trial: price, prune or retrain), record.py (what a trial stores), run.py (`run_search`, workers),
-trials.py (the trials as a table, the front), results.py (trials.csv, pareto.csv, figures),
-report.py (REPORT.md).
+trials.py (the trials as a table, the front), summary.py (search.json: the grid as searched, what
+the readers take without the model), results.py (trials.csv, pareto.csv, figures), report.py (REPORT.md).
 """

@@ -11,9 +11,9 @@ from explorer.analysis.papers import references
 from explorer.deploy.config import read_config
 from explorer.search.objectives import FRONT_FIGURES, OBJECTIVES, figure_name
 from explorer.search.record import device_key
-from explorer.search.space import SearchGrid, search_grid
+from explorer.search.summary import GridSummary
 from explorer.search.trials import Front, front
-from explorer.studies.search import ResolvedSearch
+from explorer.studies.search import SearchFile
 from splitbase import StudyError
 
 # (heading, trials.csv column, scale shown): the candidate, then every objective of the table
@@ -32,23 +32,23 @@ def _rows(frame: pd.DataFrame, columns) -> list[list[str]]:
     return [[cell(row[c], scale) for _, c, scale in columns] for _, row in frame.iterrows()]
 
 
-def _setup(resolved: ResolvedSearch) -> list[str]:
-    study, hw, space = resolved.study, resolved.hardware, resolved.study.space
+def _setup(file: SearchFile) -> list[str]:
+    study, hw, space = file.study, file.hardware, file.study.space
     limits = {k: v for k, v in vars(study.constraints).items() if v not in (None, False)}
     settings = study.search
     halving = (f"; successive halving: the best 1/{settings.eta} of each rung retrained at {settings.eta} x its "
                f"budget, {settings.rungs} rungs (the front takes each candidate at its longest budget)"
                if settings.policy == "halving" else "")
-    budget = (f"{study.search.trials} trials; base model {train_budget(resolved.baseline)}, each candidate "
-              f"stage {train_budget(resolved.training)}{halving}")
+    budget = (f"{study.search.trials} trials; base model {train_budget(file.baseline)}, each candidate "
+              f"stage {train_budget(file.training)}{halving}")
     return [f"# {study.name}", "", *run_header(dataset=f"`{study.dataset.name}`", budget=budget,
-                                             provenance=resolved.output / "provenance.json"),
+                                             provenance=file.output / "provenance.json"),
             study.description.strip(), "",
             f"Model `{study.model}` on `{study.dataset.name}`; device `{hw.device_name}`, link "
             f"`{hw.link_name}`, server `{hw.server_name}`. Objectives: {', '.join(study.objectives)}; "
             f"constraints: {', '.join(f'{k} = {v}' for k, v in limits.items()) or 'none'}. Sampler "
-            f"{resolved.sampler}, {study.search.trials} trials, seed {study.search.seed}; storage "
-            f"`{resolved.storage}`. Space: split {space.split}, sparsity {space.sparsity}, compression ratio "
+            f"{file.sampler}, {study.search.trials} trials, seed {study.search.seed}; storage "
+            f"`{file.storage}`. Space: split {space.split}, sparsity {space.sparsity}, compression ratio "
             f"{space.compression_ratio}, methods {space.method}, channels {space.channel}.", ""]
 
 
@@ -66,34 +66,34 @@ def _counts(trials: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _grid(grid: SearchGrid) -> list[str]:
+def _grid(grid: GridSummary) -> list[str]:
     """The grid and what the analytic pre-filter took out of it before sampling."""
-    out = grid.excluded()
-    taken = "; ".join(f"{kind} ({n})" for kind, n in out.most_common()) or "none"
-    return ["", f"Grid: {len(grid)} candidates, {int(grid.allowed.sum())} left after the analytic pre-filter; "
+    taken = "; ".join(f"{kind} ({n})" for kind, n in grid.excluded.items()) or "none"
+    return ["", f"Grid: {grid.points} candidates, {grid.allowed} left after the analytic pre-filter; "
                 f"taken out before sampling, by broken limit: {taken}."]
 
 
-def report(resolved: ResolvedSearch, trials: pd.DataFrame, best: Front) -> str:
+def report(file: SearchFile, trials: pd.DataFrame, best: Front, grid: GridSummary) -> str:
+    """REPORT.md of the study read from `file`: its trials, their front and its grid summary."""
     columns = [*CANDIDATE_COLUMNS, ("channel", "channel", 1.0), *_objective_columns(), *MEASURE_COLUMNS]
-    lines = _setup(resolved) + _counts(trials) + _grid(search_grid(resolved))
+    lines = _setup(file) + _counts(trials) + _grid(grid)
     lines += ["", "## Pareto front", "",
               f"{len(best.trials)} non-dominated feasible trials; hypervolume {best.hypervolume:.4g} "
-              f"against the reference {best.reference} (objectives {', '.join(resolved.study.objectives)}). "
+              f"against the reference {best.reference} (objectives {', '.join(file.study.objectives)}). "
               "Every trial is in `trials.csv`, the front in `pareto.csv`.", ""]
     lines += table([h for h, _, _ in columns], _rows(best.trials, columns))
     for x, y in FRONT_FIGURES:
         lines += ["", f"![{y} vs {x}]({figure_name(x, y)})"]
     lines.append("")
-    for other in resolved.also:
-        lines += _other_device(resolved, trials, other.device_name)
-    lines += _exports(resolved.output / "export")
+    for other in file.also:
+        lines += _other_device(file, trials, other.device_name)
+    lines += _exports(file.output / "export")
     return "\n".join(lines + references("\n".join(lines))) + "\n"
 
 
-def _other_device(resolved: ResolvedSearch, trials: pd.DataFrame, device: str) -> list[str]:
+def _other_device(file: SearchFile, trials: pd.DataFrame, device: str) -> list[str]:
     """The same trained candidates priced on another device: its own front."""
-    other = front(trials, resolved.objectives, device=device)
+    other = front(trials, file.objectives, device=device)
     columns = [*CANDIDATE_COLUMNS, *_objective_columns(device)]
     lines = [f"## The same candidates on `{device}`", "",
              f"Every trained candidate priced again on `{device}` (same link and server): "

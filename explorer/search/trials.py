@@ -12,25 +12,25 @@ import pandas as pd
 from explorer.analysis.pareto import hypervolume, non_dominated
 from explorer.search.objectives import Objective
 from explorer.search.record import COLUMNS, TrialRecord, device_key
-from explorer.studies.search import ResolvedSearch
+from explorer.studies.search import SearchFile
 from splitbase import StudyError
 
 
-def load_study(resolved: ResolvedSearch) -> optuna.Study:
+def load_study(file: SearchFile) -> optuna.Study:
     """The study as stored; StudyError (and nothing created) when it was never run there."""
-    url = resolved.storage
+    url = file.storage
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
-        raise StudyError(f"no study {resolved.study.name!r}: {url[len('sqlite:///'):]} does not exist; "
+        raise StudyError(f"no study {file.study.name!r}: {url[len('sqlite:///'):]} does not exist; "
                          "run `split-explorer search` first")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        return optuna.load_study(study_name=resolved.study.name, storage=url)
+        return optuna.load_study(study_name=file.study.name, storage=url)
     except KeyError:
-        raise StudyError(f"no study {resolved.study.name!r} in {url}: run `split-explorer search` first") from None
+        raise StudyError(f"no study {file.study.name!r} in {url}: run `split-explorer search` first") from None
 
 
-def load_records(resolved: ResolvedSearch) -> list[TrialRecord]:
-    return [TrialRecord.of(trial) for trial in load_study(resolved).get_trials(deepcopy=False)]
+def load_records(file: SearchFile) -> list[TrialRecord]:
+    return [TrialRecord.of(trial) for trial in load_study(file).get_trials(deepcopy=False)]
 
 
 def trials_frame(records: list[TrialRecord]) -> pd.DataFrame:
@@ -40,8 +40,8 @@ def trials_frame(records: list[TrialRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*COLUMNS, *extra])
 
 
-def load_trials(resolved: ResolvedSearch) -> pd.DataFrame:
-    return trials_frame(load_records(resolved))
+def load_trials(file: SearchFile) -> pd.DataFrame:
+    return trials_frame(load_records(file))
 
 
 @dataclass(frozen=True)

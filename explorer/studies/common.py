@@ -2,6 +2,10 @@
 model and split point checks, and the analog-link rule. Each check is stated here once; the
 sweep, search and train studies call it.
 
+The checks against netmodels' registries (model, data set, method) import netmodels, hence
+torch, when they run; the rest of this module, and a study file's schema, do not (a search's
+readers, pareto and report, parse the file without torch).
+
 A study names a zoo model by its name, or a user's own network by a mapping
 `model: {path, factory, kwargs, input, classes, cuts, leaf_modules}` (netmodels.graph.user.ModelRef;
 `path` relative to the study file's folder, or absolute: it may lie outside the study's folder,
@@ -16,15 +20,16 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hwmodels import HardwareModel, Link, load_preset
-from netmodels.data import DATASETS, ImageDataset, load_dataset
-from netmodels.zoo import MODELS, USER_MODELS
 from splitbase import HardwareModelError, ModelError, StudyError
 from splitbase.files import check_folder
 from splitbase.schema import parse
 from splitbase.yamlfile import read_yaml
+
+if TYPE_CHECKING:
+    from netmodels.data import ImageDataset
 
 RESULTS = Path("results")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -83,8 +88,30 @@ def output_folder(name: str, output: str | Path | None) -> Path:
 
 def check_model(name: str, path: str) -> None:
     """A zoo model's name, or a user model's name registered when its study was read."""
+    from netmodels.zoo import MODELS, USER_MODELS
+
     if name not in MODELS and name not in USER_MODELS:
         raise StudyError(f"{path}: unknown model {name!r} (known: {', '.join(MODELS.names())})")
+
+
+def check_dataset(name: str, path: str) -> None:
+    """A data set of netmodels.data.DATASETS."""
+    from netmodels.data import DATASETS
+
+    if name not in DATASETS:
+        raise StudyError(f"{path}: unknown data set {name!r} (known: {', '.join(DATASETS.names())})")
+
+
+def check_method(name: str, options: dict[str, Any], path: str, options_path: str) -> None:
+    """A method of netmodels.methods.METHODS and its options (its Options dataclass)."""
+    from netmodels.methods import METHODS
+
+    if name not in METHODS:
+        raise StudyError(f"{path}: unknown method {name!r} (known: {', '.join(METHODS.names())})")
+    try:
+        METHODS.get(name)().parse_options(options, path=options_path)
+    except ModelError as exc:
+        raise StudyError(str(exc)) from None
 
 
 def split_index(names: tuple[str, ...], split: str | int, path: str) -> int:
@@ -111,18 +138,17 @@ class PresetRef:
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A data set of netmodels.data.DATASETS, its files' folder and the loader's options."""
+    """A data set of netmodels.data.DATASETS (its name checked by `check_dataset` where a study
+    is resolved), its files' folder and the loader's options."""
 
     name: str
     root: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
-    def check(self, path: str) -> None:
-        if self.name not in DATASETS:
-            raise StudyError(f"{path}.name: unknown data set {self.name!r} (known: {', '.join(DATASETS.names())})")
-
     def load(self, data_root: str | None = None) -> ImageDataset:
         """The data set, from `data_root` (a --data-root) or the study's root."""
+        from netmodels.data import load_dataset
+
         return load_dataset(self.name, root=data_root or self.root, **self.options)
 
 
@@ -161,5 +187,5 @@ def check_analog_link(links: list[tuple[str, Link]], path: str) -> None:
                          f"not {', '.join(map(repr, digital))}")
 
 
-__all__ = ["DatasetSpec", "PresetRef", "build_presets", "check_analog_link", "check_model",
-           "check_name", "one_preset", "output_folder", "read_study", "split_index", "user_model"]
+__all__ = ["DatasetSpec", "PresetRef", "build_presets", "check_analog_link", "check_dataset", "check_method",
+           "check_model", "check_name", "one_preset", "output_folder", "read_study", "split_index", "user_model"]

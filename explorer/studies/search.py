@@ -17,25 +17,24 @@
     training: {baseline: {epochs: 2}, candidate: {epochs: 1}}
     search: {sampler: nsga2, trials: 12, seed: 0}
 
-Everything is checked by `resolve_search` before a storage file is created or anything trains;
-the resolved study is immutable (a --trials or --storage given on the command line is applied
-here, not written into it later). Parsing imports neither the training loop nor the recipes.
+Two steps, both before a storage file is created or anything trains. `read_search` parses the
+file and checks what it says on its own (names, objectives, limits, settings, presets, output,
+storage): no model, no torch, what a search's readers (pareto, report) need. `resolve_search`
+checks it against the model too (model, data set, methods, the model's profile and split
+points, channels, limits the space can reach): what search, export and tabulate need; it imports
+netmodels (torch) where it uses it. Either result is immutable (a --trials or --storage given on
+the command line is applied here, not written into it later). Neither imports the training loop
+nor the recipes.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from explorer.cost.codecs import CodecChoice
 from explorer.cost.hardware import Hardware
-from explorer.cost.points import DesignPoints
-from explorer.cost.price import price_points
 from explorer.profile.bits import BitWidths
-from explorer.profile.table import SplitProfile, profile_zoo_model
 from explorer.search.objectives import OBJECTIVES, Objective
 from explorer.search.samplers import AUTO, SAMPLERS, sampler_name
 from explorer.search.storage import check_storage_url
@@ -44,6 +43,8 @@ from explorer.studies.common import (
     PresetRef,
     build_presets,
     check_analog_link,
+    check_dataset,
+    check_method,
     check_model,
     check_name,
     one_preset,
@@ -52,12 +53,14 @@ from explorer.studies.common import (
     split_index,
 )
 from hwmodels import Device, Link
-from netmodels.candidate import CandidateSpec
-from netmodels.channels import ChannelSpec
-from netmodels.methods import METHODS
 from netmodels.training.config import TrainConfig
 from splitbase import ModelError, StudyError
 from splitbase.schema import Positive, PositiveInt, Sparsity, parse
+
+if TYPE_CHECKING:
+    from explorer.profile.table import SplitProfile
+    from netmodels.candidate import CandidateSpec
+    from netmodels.channels import ChannelSpec
 
 
 @dataclass(frozen=True)
@@ -70,16 +73,14 @@ class SearchSpace:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def check(self, path: str) -> None:
-        for i, method in enumerate(self.method):
-            if method not in METHODS:
-                raise StudyError(f"{path}.method[{i}]: unknown method {method!r} (known: {', '.join(METHODS.names())})")
-        for method, options in self.options.items():
+        for method in self.options:
             if method not in self.method:
                 raise StudyError(f"{path}.options.{method}: not a method of the space")
-            try:
-                METHODS.get(method)().parse_options(options, path=f"{path}.options.{method}")
-            except ModelError as exc:
-                raise StudyError(str(exc)) from None
+
+    def check_methods(self, path: str) -> None:
+        """Every method a registered one, its options its Options (netmodels.methods: torch)."""
+        for i, method in enumerate(self.method):
+            check_method(method, self.options.get(method, {}), f"{path}.method[{i}]", f"{path}.options.{method}")
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,6 @@ class SearchStudy:
 
     def check(self, path: str) -> None:
         check_name(self.name)
-        check_model(self.model, "model")
         for i, name in enumerate(self.objectives):
             if name not in OBJECTIVES:
                 raise StudyError(f"objectives[{i}]: unknown objective {name!r} (known: {', '.join(OBJECTIVES.names())})")
@@ -180,17 +180,16 @@ class SearchStudy:
 
 
 @dataclass(frozen=True)
-class ResolvedSearch:
-    """A search study checked against the zoo, the hardware catalog, its space and its limits."""
+class SearchFile:
+    """A search study file checked on its own and against the hardware catalog: what its
+    storage, results and reports need (no model; torch not imported)."""
 
     study: SearchStudy
     path: Path
-    profile: SplitProfile
     hardware: Hardware
-    channels: tuple[ChannelSpec, ...]
+    also: tuple[Hardware, ...]
     output: Path
     storage: str
-    also: tuple[Hardware, ...]
 
     @property
     def objectives(self) -> tuple[Objective, ...]:
@@ -216,11 +215,58 @@ class ResolvedSearch:
     def training(self) -> TrainConfig:
         return self.study.training.candidate
 
+
+@dataclass(frozen=True)
+class ResolvedSearch(SearchFile):
+    """A search study checked against the zoo, the hardware catalog, its space and its limits."""
+
+    profile: SplitProfile
+    channels: tuple[ChannelSpec, ...]
+
     def split_index(self, split: str | int) -> int:
         return split_index(self.profile.names, split, "split")
 
 
+def read_search(path: str | Path, *, storage: str | None = None, trials: int | None = None) -> SearchFile:
+    """Parse a search study and check what needs no model (with a command line's --storage and
+    --trials applied); raises StudyError naming the field. A user model (`model: {path: ...}`)
+    is still imported and traced here (explorer.studies.common.read_study: torch)."""
+    study = parse(SearchStudy, read_study(path), "")
+    if trials is not None:
+        study = dataclasses.replace(study, search=dataclasses.replace(study.search, trials=trials))
+    device, link, server = (one_preset("device", study.device, Device), one_preset("link", study.link, Link),
+                            one_preset("server", study.server, Device))
+    also = tuple(Hardware(name, model, *link, *server)
+                 for name, model in build_presets("also_price_on", study.also_price_on, Device))
+    output = output_folder(study.name, study.output)
+    url = storage or study.search.storage or f"sqlite:///{output / 'study.db'}"
+    check_storage_url(url, "--storage" if storage else "search.storage")
+    return SearchFile(study, Path(path), Hardware(*device, *link, *server), also, output, url)
+
+
+def resolve_search(path: str | Path, *, storage: str | None = None, trials: int | None = None) -> ResolvedSearch:
+    """`read_search`, then the study checked against netmodels: the model's name, the data set,
+    the methods and their options, the model's profile (a trace: torch) and the space's split
+    points, the channels, the limits the space can reach; raises StudyError naming the field."""
+    from explorer.profile.table import profile_zoo_model
+
+    file = read_search(path, storage=storage, trials=trials)
+    study = file.study
+    check_model(study.model, "model")
+    check_dataset(study.dataset.name, "dataset.name")
+    study.space.check_methods("space")
+    profile = profile_zoo_model(study.model, bits=study.bits)
+    for i, split in enumerate(study.space.split):
+        split_index(profile.names, split, f"space.split[{i}]")
+    channels = _channels(study, file.hardware)
+    _check_reachable(study, profile, file.hardware)
+    return ResolvedSearch(**{f.name: getattr(file, f.name) for f in dataclasses.fields(file)},
+                          profile=profile, channels=channels)
+
+
 def _channels(study: SearchStudy, hardware: Hardware) -> tuple[ChannelSpec, ...]:
+    from netmodels.channels import ChannelSpec
+
     channels = []
     for i, settings in enumerate(study.space.channel):
         try:
@@ -233,32 +279,16 @@ def _channels(study: SearchStudy, hardware: Hardware) -> tuple[ChannelSpec, ...]
     return tuple(channels)
 
 
-def resolve_search(path: str | Path, *, storage: str | None = None, trials: int | None = None) -> ResolvedSearch:
-    """Parse and check a search study (with a command line's --storage and --trials applied);
-    raises StudyError naming the field."""
-    study = parse(SearchStudy, read_study(path), "")
-    if trials is not None:
-        study = dataclasses.replace(study, search=dataclasses.replace(study.search, trials=trials))
-    device, link, server = (one_preset("device", study.device, Device), one_preset("link", study.link, Link),
-                            one_preset("server", study.server, Device))
-    hardware = Hardware(*device, *link, *server)
-    profile = profile_zoo_model(study.model, bits=study.bits)
-    for i, split in enumerate(study.space.split):
-        split_index(profile.names, split, f"space.split[{i}]")
-    channels = _channels(study, hardware)
-    also = tuple(Hardware(name, model, *link, *server)
-                 for name, model in build_presets("also_price_on", study.also_price_on, Device))
-    _check_reachable(study, profile, hardware)
-    output = output_folder(study.name, study.output)
-    url = storage or study.search.storage or f"sqlite:///{output / 'study.db'}"
-    check_storage_url(url, "--storage" if storage else "search.storage")
-    return ResolvedSearch(study, Path(path), profile, hardware, channels, output, url, also)
-
-
 def _check_reachable(study: SearchStudy, profile: SplitProfile, hardware: Hardware) -> None:
     """A contradiction between constraints and space, found analytically before any training:
     no split of the space fits the device, or none can meet the latency / energy / throughput
     limits even at the largest sparsity and compression of the space (encoder cost ignored)."""
+    import numpy as np
+
+    from explorer.cost.codecs import CodecChoice
+    from explorer.cost.points import DesignPoints
+    from explorer.cost.price import price_points
+
     limits = study.constraints
     splits = [split_index(profile.names, s, "space.split") for s in study.space.split]
     best = max(study.space.compression_ratio)
@@ -292,6 +322,8 @@ def space_choices(resolved: ResolvedSearch) -> dict[str, list]:
 
 def candidate_spec(resolved: ResolvedSearch, params: dict[str, Any]) -> CandidateSpec:
     """The CandidateSpec of a trial's sampled parameters."""
+    from netmodels.candidate import CandidateSpec
+
     study = resolved.study
     method = params["method"]
     ratio = params["compression_ratio"] if method != "none" else None

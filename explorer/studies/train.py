@@ -21,10 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from explorer.studies.common import DatasetSpec, check_model, check_name, output_folder, read_study
+from explorer.studies.common import (
+    DatasetSpec,
+    check_dataset,
+    check_method,
+    check_model,
+    check_name,
+    output_folder,
+    read_study,
+)
 from netmodels.candidate import CandidateSpec
 from netmodels.channels import ChannelSpec
-from netmodels.methods import METHODS
 from netmodels.training.config import TrainConfig
 from splitbase import ModelError, StudyError
 from splitbase.schema import Sparsity, parse
@@ -42,12 +49,7 @@ class CandidateGroup:
     channel_states: list[float] = field(default_factory=list)
 
     def check(self, path: str) -> None:
-        if self.method not in METHODS:
-            raise StudyError(f"{path}.method: unknown method {self.method!r} (known: {', '.join(METHODS.names())})")
-        try:
-            METHODS.get(self.method)().parse_options(self.options, path=f"{path}.options")
-        except ModelError as exc:
-            raise StudyError(str(exc)) from None
+        check_method(self.method, self.options, f"{path}.method", f"{path}.options")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class TrainStudy:
 
     def check(self, path: str) -> None:
         check_name(self.name)
+        check_dataset(self.dataset.name, "dataset.name")
         for i, model in enumerate(self.models):
             check_model(model, f"models[{i}]")
 

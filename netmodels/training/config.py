@@ -5,11 +5,12 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Literal
-
-import torch
+from typing import TYPE_CHECKING, Literal
 
 from splitbase import StudyError
+
+if TYPE_CHECKING:  # torch loads where a device is resolved: reading a study file does not need it
+    import torch
 
 Optimizer = Literal["sgd", "adam"]
 Schedule = Literal["cosine", "step", "constant"]
@@ -148,6 +149,8 @@ def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
 
 def resolve_device(device: DeviceName | str | torch.device) -> torch.device:
     """"auto" -> cuda when available, else cpu; "cuda" without a GPU is a StudyError."""
+    import torch
+
     if isinstance(device, torch.device):
         return device
     if device == "auto":

@@ -9,7 +9,8 @@ from __future__ import annotations
 from functools import partial
 
 from splitbase import ModelError, Registry
-from netmodels.zoo.base import FLOAT32_BITS, INPUT_IMAGE_BITS, INPUT_NAME, ModelSpec, UnitModel
+from netmodels.widths import FLOAT32_BITS, INPUT_IMAGE_BITS
+from netmodels.zoo.base import INPUT_NAME, ModelSpec, UnitModel
 from netmodels.zoo.chains import alexnet, small_cnn, vgg16
 from netmodels.zoo.densenet import densenet
 from netmodels.zoo.mobilenet import mobilenetv2

@@ -15,10 +15,6 @@ from netmodels.modules import eval_mode, module_device
 from splitbase import ModelError
 
 INPUT_NAME = "input"
-# The raw widths of what a model passes, against which every compression ratio is counted: a
-# feature is float32, the input image 8 bits per element.
-FLOAT32_BITS = 32
-INPUT_IMAGE_BITS = 8
 
 
 class UnitModel(nn.Module):
