@@ -6,13 +6,21 @@ The claim is a row in a table of our own beside Optuna's, in the same database: 
 key makes exactly one INSERT win, on SQLite, PostgreSQL and MySQL alike. The others wait for
 the winner's trial and reuse its result; when the winner's trial fails, its claim is released
 and a waiting twin takes it.
+
+The budget is kept the same way: a candidate trains only while it holds one of the study's
+`budget` numbered slots (a second table, one row per slot), so that W workers together train
+`search.trials` candidates, not up to W - 1 more. A slot whose candidate is neither trained nor
+in training any more (its trial failed, its worker was killed) is taken over.
 """
 from __future__ import annotations
+
+from typing import Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 TABLE = "split_explorer_training_claims"
+SLOTS = "split_explorer_budget_slots"
 
 
 class TrainingClaims:
@@ -26,10 +34,15 @@ class TrainingClaims:
             sa.Column("study_name", sa.String(512), primary_key=True),
             sa.Column("candidate_key", sa.String(64), primary_key=True),
             sa.Column("trial_number", sa.Integer, nullable=False))
+        self.slots = sa.Table(
+            SLOTS, metadata,
+            sa.Column("study_name", sa.String(512), primary_key=True),
+            sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
+            sa.Column("candidate_key", sa.String(64), nullable=False))
         try:
             metadata.create_all(engine)
         except DBAPIError:  # another worker created it between our check and our CREATE
-            if not sa.inspect(engine).has_table(TABLE):
+            if not all(sa.inspect(engine).has_table(name) for name in (TABLE, SLOTS)):
                 raise
 
     def _row(self, key: str):
@@ -54,3 +67,32 @@ class TrainingClaims:
         claim already taken over by another trial is left alone."""
         with self.engine.begin() as connection:
             connection.execute(sa.delete(self.table).where(self._row(key) & (self.table.c.trial_number == holder)))
+
+    def take_slot(self, key: str, budget: int, standing: Mapping[str, str]) -> bool | None:
+        """One of the study's slots 0..budget-1 for candidate `key`, whose training claim the
+        caller holds. True when `key` holds a slot (already: a retry of its killed trial, or
+        taken now: a free slot, or one whose candidate `standing` does not list any more);
+        False when every slot holds a trained candidate (the budget is spent); None when some
+        are still training (ask again later). `standing`: candidate key -> "trained" or
+        "training", for the candidates trained or in a running trial."""
+        mine = self.slots.c.study_name == self.study_name
+        with self.engine.connect() as connection:
+            held = dict(connection.execute(sa.select(self.slots.c.slot, self.slots.c.candidate_key).where(mine)).all())
+        if key in held.values():
+            return True
+        for slot in range(budget):
+            holder = held.get(slot)
+            if holder in standing:
+                continue
+            try:
+                with self.engine.begin() as connection:
+                    if holder is not None:  # its candidate's training is over, unfinished
+                        connection.execute(sa.delete(self.slots).where(
+                            mine & (self.slots.c.slot == slot) & (self.slots.c.candidate_key == holder)))
+                    connection.execute(sa.insert(self.slots).values(study_name=self.study_name, slot=slot,
+                                                                    candidate_key=key))
+                return True
+            except IntegrityError:  # another candidate took it first: the next one
+                continue
+        spent = all(standing.get(held.get(slot)) == "trained" for slot in range(budget))
+        return False if spent else None

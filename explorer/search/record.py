@@ -13,6 +13,8 @@ A trial's user attributes are flat JSON values (so optuna-dashboard shows them a
   latency_s@D, energy_j@D, throughput_fps@D, feasible@D (`DEVICE_FIELDS`, `device_key`);
 - a pruned trial: pruned_reason; a trained one: accuracy, baseline_accuracy,
   accuracy_drop_points, train_wall_time_s, weights (the saved candidate, explorer.search.weights),
+  resumed_steps (optimiser steps, summed over the stages, taken from the checkpoints a killed
+  trial of the same candidate left instead of trained again: 0 for a training from the start),
   and when trained on a GPU gpu (its CUDA_VISIBLE_DEVICES entry: the physical index a worker was
   placed on, explorer.search.placement) and gpu_name;
 - read from a tabular benchmark (oracle mode): the same cost and training fields, oracle (true);
@@ -41,7 +43,8 @@ if TYPE_CHECKING:
 COST_FIELDS = ("latency_s", "energy_j", "throughput_fps", "head_macs", "encoder_macs", "sent_bits", "feasible",
                "infeasible_reason")
 DEVICE_FIELDS = ("latency_s", "energy_j", "throughput_fps", "feasible")
-TRAINING_FIELDS = ("accuracy", "baseline_accuracy", "accuracy_drop_points", "train_wall_time_s", "weights")
+TRAINING_FIELDS = ("accuracy", "baseline_accuracy", "accuracy_drop_points", "train_wall_time_s", "weights",
+                   "resumed_steps")
 # attributes a reusing trial does not copy from its twin: they describe the trial itself
 OWN_FIELDS = ("candidate_key", "choice", "worker", "rung", "budget")
 RUNG = "rung"
@@ -104,8 +107,8 @@ def write_pruned(trial: optuna.Trial, reason: str) -> None:
 
 
 def write_training(trial: optuna.Trial, **values: Any) -> None:
-    """accuracy, baseline_accuracy, accuracy_drop_points, train_wall_time_s and weights; gpu and
-    gpu_name when this process trained on a GPU."""
+    """accuracy, baseline_accuracy, accuracy_drop_points, train_wall_time_s, weights and
+    resumed_steps; gpu and gpu_name when this process trained on a GPU."""
     if set(values) != set(TRAINING_FIELDS):
         raise ValueError(f"training record needs exactly {TRAINING_FIELDS}, got {sorted(values)}")
     for name, value in values.items():

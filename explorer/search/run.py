@@ -3,8 +3,9 @@
 Each trial is run by explorer.search.trial.TrialRunner on a new point of the pre-filtered grid
 (explorer.search.space, explorer.search.distinct). The budget `search.trials` counts distinct
 evaluated candidates (trained, or read from the table in oracle mode): a trial reusing a twin's
-training or pruned before training does not count, and the run also stops once every allowed
-point of the grid is taken. Storage is Optuna's RDB storage (SQLite by default, any SQLAlchemy
+training or pruned before training does not count, workers together train no more than it
+(the budget's slots, explorer.search.claims), and the run also stops once every allowed point of
+the grid is taken. Storage is Optuna's RDB storage (SQLite by default, any SQLAlchemy
 URL); trials heartbeat, so a killed worker's trial is failed by the next worker and retried
 with the same parameters. The same command resumes a study up to its budget; `workers`
 processes share one storage, worker i on GPU i mod G (explorer.search.placement). With
@@ -151,7 +152,8 @@ def _optimize(resolved: ResolvedSearch, data: ImageDataset | None, storage: RDBS
     no trial started that would not end before `deadline`."""
     study = open_study(resolved, rank=rank, storage=storage, grid=grid)
     claims = TrainingClaims(storage.engine, study.study_name)
-    runner = TrialRunner(resolved, data, claims, grid, progress=progress, cache_dir=cache_dir, oracle=oracle)
+    runner = TrialRunner(resolved, data, claims, grid, progress=progress, cache_dir=cache_dir, oracle=oracle,
+                         budget=None if oracle else target(resolved, grid))
     stop = StopAtDeadline(deadline)
     if not (evaluated(study) >= target(resolved, grid) or exhausted(study, grid)) and stop.fits(study):
         shown = Progress(resolved, grid, show=progress)

@@ -8,14 +8,21 @@ recording why; otherwise it retrains it from the cached base model (netmodels.re
 and records accuracy, latency, energy, throughput, bits sent and MACs (explorer.search.record).
 The accuracy drop limit enters NSGA-II / TPE as a constraint (a value > 0 is a violation).
 An identical candidate is trained once: the trial that claims it first trains it
-(explorer.search.claims), its twins wait for that trial and reuse its results. In oracle mode
-(explorer.search.oracle) the trial reads the candidate's measurements from a tabular benchmark
+(explorer.search.claims), its twins wait for that trial and reuse its results; it trains only
+within the budget (one of its slots, explorer.search.claims), so workers together train exactly
+`search.trials` candidates (a trial that finds the budget spent by the others is pruned, saying
+so). In oracle mode (explorer.search.oracle) the trial reads the candidate's measurements from a tabular benchmark
 instead of building and retraining it. A successive-halving trial (explorer.search.halving) of
 rung r trains at its rung's budget; its twins are the trials of the same candidate and rung.
+A training checkpoints in the cache as it goes (checkpoint_dir), so the retry of a trial whose
+worker was killed resumes where it stopped (recorded as resumed_steps); the checkpoints go once
+the candidate's weights are saved.
 """
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -34,15 +41,16 @@ from explorer.search.space import SearchGrid, candidate_key
 from explorer.studies.search import ResolvedSearch, candidate_spec
 from explorer.tabular.grid import long_config
 from netmodels.baseline import get_baseline
-from netmodels.candidate import build_candidate, save_candidate
+from netmodels.candidate import CandidateSpec, build_candidate, save_candidate
 from netmodels.data import ImageDataset
 from netmodels.recipes import retrain
+from netmodels.training.config import TrainConfig
 from splitbase import SplitExplorerError, paths
 
 WAIT_FOR_TWIN_S = 2.0
 
 
-__all__ = ["TrialRunner", "candidate_key", "weights_path"]
+__all__ = ["TrialRunner", "candidate_key", "checkpoint_dir", "weights_path"]
 
 
 def weights_path(resolved: ResolvedSearch, key: str, cache_dir: str | None = None) -> Path:
@@ -52,13 +60,27 @@ def weights_path(resolved: ResolvedSearch, key: str, cache_dir: str | None = Non
     return paths.cache_dir(cache_dir) / "trials" / f"{resolved.study.name}-{storage}" / f"{key}.pt"
 
 
+def checkpoint_dir(resolved: ResolvedSearch, claimed: str, spec: CandidateSpec, config: TrainConfig,
+                   cache_dir: str | None = None) -> Path:
+    """Where the training of one candidate checkpoints while it runs (a file per stage,
+    netmodels.recipes.train_candidate): beside its weights, named by its claim key and a hash of
+    what it trains (the spec, its training and the base model's training config), so that only a
+    retry of the same training resumes from it."""
+    identity = json.dumps([spec.record(), config.fingerprint(), resolved.baseline.fingerprint()], sort_keys=True,
+                          default=str)
+    digest = hashlib.sha1(identity.encode()).hexdigest()[:8]
+    return weights_path(resolved, claimed, cache_dir).with_name(f"{claimed}-{digest}.checkpoints")
+
+
 class TrialRunner:
     """Price, prune or retrain one sampled candidate; returns the study's objective values."""
 
     def __init__(self, resolved: ResolvedSearch, data: ImageDataset | None, claims: TrainingClaims, grid: SearchGrid,
-                 *, progress: bool, cache_dir: str | None = None, oracle: OracleTable | None = None) -> None:
+                 *, progress: bool, cache_dir: str | None = None, oracle: OracleTable | None = None,
+                 budget: int | None = None) -> None:
+        """budget: the rung-0 candidates the study trains in all (None: no limit here)."""
         self.resolved, self.data, self.claims, self.grid, self.progress = resolved, data, claims, grid, progress
-        self.cache_dir, self.oracle = cache_dir, oracle
+        self.cache_dir, self.oracle, self.budget = cache_dir, oracle, budget
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
         row = self.grid.suggest(trial)
@@ -84,6 +106,9 @@ class TrialRunner:
         twin = self._claim_or_wait(trial, key)
         if twin is not None:
             return self._reuse(trial, twin)
+        if not self._within_budget(trial, key):
+            self.claims.release(key, trial.number)
+            return self._prune(trial, f"the budget of {self.budget} candidates was spent by other trials")
         return self._train(trial, spec, key)
 
     def _from_table(self, trial: optuna.Trial, key: str) -> tuple[float, ...]:
@@ -106,23 +131,36 @@ class TrialRunner:
         record.write_cost(trial, cost, candidate.profile, candidate.parts.codec_options)
         return analytic_violation(cost, self.resolved.study.constraints)
 
-    def _train(self, trial: optuna.Trial, spec, key: str) -> tuple[float, ...]:
+    def _train(self, trial: optuna.Trial, spec: CandidateSpec, key: str) -> tuple[float, ...]:
+        """Retrain the candidate this trial holds the claim of, checkpointing as it goes: a retry
+        of a killed trial resumes from the killed one's checkpoints. The checkpoints are removed
+        and the claim released when the training ends here, saved or failed."""
         resolved = self.resolved
         base = get_baseline(resolved.study.model, self.data, resolved.baseline, cache_dir=self.cache_dir,
                             progress=self.progress)
         rung = record.rung(trial)
         config = long_config(resolved.training, int(budget_factor(resolved.study.search, rung, None))) if rung \
             else resolved.training
-        candidate, result = retrain(spec, base, self.data, config, progress=self.progress)
+        claimed = _claim_key(key, rung)
+        checkpoints = checkpoint_dir(resolved, claimed, spec, config, self.cache_dir)
+        try:
+            candidate, result = retrain(spec, base, self.data, config, checkpoint_dir=checkpoints,
+                                        progress=self.progress)
+            path = save_candidate(weights_path(resolved, claimed, self.cache_dir), candidate)
+        except BaseException:
+            self.claims.release(claimed, trial.number)  # a failed trial is not retried: no one resumes
+            raise
+        finally:
+            shutil.rmtree(checkpoints, ignore_errors=True)
         # price again: training may change what is sent (measured payload)
         self._price(trial, candidate)
         for other in resolved.also:  # the same trained candidate on other devices
             record.write_other_device(trial, other.device_name,
                                       price_candidate(result.profile, other, bits=resolved.bits))
         drop = 100 * (base.test_accuracy - result.test_accuracy)
-        path = save_candidate(weights_path(resolved, _claim_key(key, rung), self.cache_dir), candidate)
         record.write_training(trial, accuracy=result.test_accuracy, baseline_accuracy=base.test_accuracy,
-                              accuracy_drop_points=drop, train_wall_time_s=result.wall_time_s, weights=str(path))
+                              accuracy_drop_points=drop, train_wall_time_s=result.wall_time_s, weights=str(path),
+                              resumed_steps=sum(stage.result.resumed_from_step for stage in result.stages))
         self._constrain(trial, drop)
         return self._values(trial.user_attrs)
 
@@ -161,6 +199,26 @@ class TrialRunner:
             if twin is None or twin.state not in (TrialState.RUNNING, TrialState.WAITING):
                 self.claims.release(claimed, holder)  # its trial failed: the training is ours to do
                 continue
+            time.sleep(WAIT_FOR_TWIN_S)
+
+    def _within_budget(self, trial: optuna.Trial, key: str) -> bool:
+        """Whether this trial may train `key`, holding its claim: a rung-0 trial takes one of the
+        budget's slots (explorer.search.claims), waiting while every slot is held by a candidate
+        in training; False once every slot holds a trained candidate."""
+        if self.budget is None or record.rung(trial) > 0:
+            return True
+        while True:
+            trials = trial.study.get_trials(deepcopy=False)
+            standing = {t.user_attrs["candidate_key"]: "training" for t in trials
+                        if t.state == TrialState.RUNNING and "candidate_key" in t.user_attrs}
+            standing |= {t.user_attrs["candidate_key"]: "trained" for t in trials
+                         if record.trained(t) and record.rung(t) == 0 and "reused_from" not in t.user_attrs}
+            taken = self.claims.take_slot(key, self.budget, standing)
+            if taken is not None:
+                return taken
+            with warnings.catch_warnings():  # a slot's trial whose worker was killed stays RUNNING until failed
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(trial.study)
             time.sleep(WAIT_FOR_TWIN_S)
 
     def _reuse(self, trial: optuna.Trial, twin: FrozenTrial) -> tuple[float, ...]:

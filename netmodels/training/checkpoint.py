@@ -14,8 +14,9 @@ values only, so loading runs no code from the file) holding
   instead of silently continued;
 - "finished": True once the whole budget is done (a later `train` only evaluates).
 
-Written to `<path>.tmp`, flushed to disk, then renamed over `path`: a crash leaves either the
-previous checkpoint or the new one, never a torn file.
+Written through splitbase.files.write_atomic (a temporary of the writer's own beside `path`,
+flushed to disk, then renamed over it): a crash leaves either the previous checkpoint or the new
+one, never a torn file.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def _to_tuples(value: Any) -> Any:
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write `payload` to `path` atomically (tmp file, fsync, rename)."""
+    """Write `payload` to `path` atomically (splitbase.files.write_atomic)."""
     write_atomic(path, lambda f: torch.save({"format": FORMAT, **payload}, f))
 
 

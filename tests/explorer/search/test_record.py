@@ -32,7 +32,7 @@ def recorded_trial(drop: float = 2.0):
     record.write_cost(trial, COST, candidate.profile, candidate.parts.codec_options)
     record.write_other_device(trial, "pi4", COST)
     record.write_training(trial, accuracy=0.9, baseline_accuracy=0.92, accuracy_drop_points=drop,
-                          train_wall_time_s=1.5, weights="/w.pt")
+                          train_wall_time_s=1.5, weights="/w.pt", resumed_steps=0)
     trial.set_constraint("accuracy_drop", drop - 2.5)
     study.tell(trial, [0.9, 0.01])
     return study.trials[0], spec

@@ -69,6 +69,18 @@ def test_a_time_limit_starts_no_trial_that_would_not_end_and_the_same_command_co
     assert len(keys) == 4 == len(set(keys))
 
 
+def test_the_provenance_of_a_search_made_over_several_calls_sums_them(tmp_path, capsys):
+    path = write(tmp_path, STUDY)
+    assert run(capsys, "search", path, "--no-progress", "--trials", "2")[0] == 0
+    assert run(capsys, "search", path, "--no-progress")[0] == 0
+    record = json.loads((tmp_path / "out" / "provenance.json").read_text())
+    assert [c["evaluated"] for c in record["calls"]] == [2, 4]
+    assert record["wall_time_s"] == round(sum(c["wall_time_s"] for c in record["calls"]), 3)
+    (tmp_path / "out" / "study.db").unlink()  # a study started afresh in the same folder
+    assert run(capsys, "search", path, "--no-progress", "--trials", "1")[0] == 0
+    assert len(json.loads((tmp_path / "out" / "provenance.json").read_text())["calls"]) == 1
+
+
 def states_on_disk(db: Path) -> list[str]:
     """Trial states read straight from the SQLite file, read-only: opening it through Optuna
     would create tables and race the worker that is creating them."""
@@ -110,17 +122,17 @@ def test_resume_after_a_killed_run_adds_no_duplicate(tmp_path, capsys):
     assert len(keys) == len(set(keys))
 
 
-def test_two_workers_share_one_sqlite_file(tmp_path, capsys):
-    # trials long enough (~1 s) that the second worker's start-up cannot miss them all
+def test_four_workers_share_one_sqlite_file(tmp_path, capsys):
     study = {**STUDY, "space": {**STUDY["space"], "compression_ratio": [2, 4, 8, 16]},
-             "training": {**STUDY["training"], "candidate": {"steps": 30, "batch_size": 32, "device": "cpu"}}}
+             "training": {**STUDY["training"], "candidate": {"steps": 16, "batch_size": 32, "device": "cpu"}}}
     path = write(tmp_path, study)  # 4 trials in the file, 8 on the command line
-    assert run(capsys, "search", path, "--workers", "2", "--trials", "8", "--no-progress")[0] == 0
+    assert run(capsys, "search", path, "--workers", "4", "--trials", "8", "--no-progress")[0] == 0
     done = trials(path)
     keys = [t.user_attrs["candidate_key"] for t in trained(done)]
-    assert 8 <= len(keys) <= 9  # each worker stops after its trial once the study has 8 candidates
-    assert len({t.user_attrs["worker"] for t in done}) == 2
-    assert len(keys) == len(set(keys))  # a twin is never trained twice, across workers too
+    assert len(keys) == len(set(keys)) == 8  # exactly the budget, a twin never trained twice across workers
+    assert len({t.user_attrs["worker"] for t in done}) == 4  # all start a trial together
+    assert {t.state.name for t in done} <= {"COMPLETE", "PRUNED"}
+    assert all("budget" in t.user_attrs["pruned_reason"] for t in done if t.state.name == "PRUNED")
 
 
 def test_an_analytically_infeasible_point_never_reaches_training(tmp_path, capsys):

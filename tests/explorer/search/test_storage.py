@@ -38,6 +38,7 @@ def postgres_url():
     binaries = [Path(d) for d in POSTGRES_BIN] or [Path(p).parent for p in [shutil.which("initdb")] if p]
     if not binaries:
         pytest.skip("no PostgreSQL server binaries (Debian package postgresql; `make test` installs it)")
+    pytest.importorskip("psycopg2", reason='no PostgreSQL driver (pip install -e ".[postgres]")')
     bin_dir = binaries[-1]
     as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     root = Path(tempfile.mkdtemp(prefix="split-explorer-pg-"))
@@ -57,15 +58,16 @@ def postgres_url():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_two_workers_share_one_postgresql_storage(tmp_path, capsys, postgres_url):
+def test_four_workers_share_one_postgresql_storage(tmp_path, capsys, postgres_url):
     study = {**STUDY, "search": {**STUDY["search"], "trials": 6},
-             "training": {**STUDY["training"], "candidate": {"steps": 30, "batch_size": 32, "device": "cpu"}}}
+             "training": {**STUDY["training"], "candidate": {"steps": 16, "batch_size": 32, "device": "cpu"}}}
     path = write(tmp_path, study)
-    assert main(["search", str(path), "--storage", postgres_url, "--workers", "2", "--no-progress"]) == 0
+    assert main(["search", str(path), "--storage", postgres_url, "--workers", "4", "--no-progress"]) == 0
     done = optuna.load_study(study_name="tiny", storage=postgres_url).get_trials()
-    assert 6 <= sum(t.state.name in ("COMPLETE", "PRUNED") for t in done) <= 7
     keys = [t.user_attrs["candidate_key"] for t in trained(done)]
-    assert len(keys) == len(set(keys))
+    assert len(keys) == len(set(keys)) == 6  # exactly the budget, none trained twice
+    assert len({t.user_attrs["worker"] for t in done}) == 4
+    assert {t.state.name for t in done} <= {"COMPLETE", "PRUNED"}
     assert not (tmp_path / "out" / "study.db").exists()  # nothing went to the default SQLite file
     assert main(["pareto", str(path), "--storage", postgres_url]) == 0
     assert "hypervolume" in capsys.readouterr().out
