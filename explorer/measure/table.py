@@ -5,9 +5,15 @@ A measurement of model M at batch B is two files with one stem (`<M>_<device>_b<
 has one row per split point k = -1..last with the profile's ROW_FIELDS (per frame) and
 `unit_s`, `head_s`, `tail_s` (seconds per call of B frames: medians, or the settings' quantile)
 with their interquartile ranges `unit_iqr_s`, `head_iqr_s`, `tail_iqr_s`; the JSON records the
-model, input shape, batch, runtime, device, threads, repeats, quantile and where it ran
+model, input shape, batch, runtime, device, threads, repeats, quantile, rounds and where it ran
 (explorer.measure.standalone.provenance, the load average before and after among it). A board
 that has only onnxruntime times the parts `export_parts` wrote and `read_timings` reads them back.
+
+One call measures several (model, batch) tables in one process, round-robin
+(explorer.measure.standalone.time_parts): settings.rounds rounds over every part of every table,
+and the provenance's `order` names the tables timed together. The JSON's `consistency` gives the
+table's agreement with itself (standalone.consistency: the shares of split points whose head +
+tail is within +-10 % of the whole model, and whose head is within +-10 % of its units' sum).
 """
 from __future__ import annotations
 
@@ -16,9 +22,9 @@ import io
 import json
 import math
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Sequence
 
 from explorer.measure import standalone
 from explorer.profile.table import ROW_FIELDS, SplitProfile, profile_zoo_model
@@ -41,6 +47,7 @@ class MeasureSettings:
     repeats: int = 30
     warmup: int = 10
     quantile: float = 0.5
+    rounds: int = 1
 
     @property
     def stem(self) -> str:
@@ -60,29 +67,53 @@ class MeasuredTable:
     path: Path
 
 
-def measure(settings: MeasureSettings) -> tuple[SplitProfile, dict[str, list[float]], dict]:
-    """Time every unit, head and tail of zoo model `settings.model` (module doc); returns its
-    profile, the times and the provenance of the machine."""
+@dataclass(frozen=True)
+class Measured:
+    """One measured (model, batch), ready for `write_table`: its settings, profile, times (lists
+    over k = -1..last, seconds per call of `settings.batch` frames) and provenance (the machine
+    and the round-robin `order`)."""
+
+    settings: MeasureSettings
+    profile: SplitProfile
+    times: dict[str, list[float]]
+    provenance: dict
+
+
+def measure(settings: Sequence[MeasureSettings]) -> list[Measured]:
+    """Time every unit, head and tail of every zoo model and batch named by `settings`, all in
+    this process, round-robin (module doc); the settings differ in model and batch only."""
     import torch
 
     from netmodels.zoo import build_model
 
-    model = build_model(settings.model)
-    profile = profile_zoo_model(settings.model)
-    example = torch.randn((settings.batch, *model.input_shape), generator=torch.Generator().manual_seed(0))
-    options = dict(threads=settings.threads, repeats=settings.repeats, warmup=settings.warmup,
-                   quantile=settings.quantile)
+    first = settings[0]
+    if len({replace(s, model="", batch=1) for s in settings}) > 1:
+        raise DataError("measure: the tables of one call share device, runtime, threads, repeats, warm-up, "
+                        "quantile and rounds")
+    if first.rounds < 1:
+        raise DataError(f"rounds: at least 1, not {first.rounds}")
+    if first.runtime == "onnxruntime" and first.device != "cpu":
+        raise DataError(f"--runtime onnxruntime: times on the CPU only, not {first.device!r}")
+    chains = []
+    for s in settings:
+        model = build_model(s.model)
+        chains.append((list(model.units), torch.randn((s.batch, *model.input_shape),
+                                                      generator=torch.Generator().manual_seed(0))))
+    options = dict(threads=first.threads, rounds=first.rounds, repeats=first.repeats, warmup=first.warmup,
+                   quantile=first.quantile)
     load_before = standalone.load_average()
-    if settings.runtime == "torch":
-        times = standalone.measure_torch(list(model.units), example, device=settings.device, **options)
+    if first.runtime == "torch":
+        tables = standalone.measure_torch(chains, device=first.device, **options)
     else:
-        if settings.device != "cpu":
-            raise DataError(f"--runtime onnxruntime: times on the CPU only, not {settings.device!r}")
         with tempfile.TemporaryDirectory() as folder:
-            standalone.export_onnx(list(model.units), example, folder)
-            times = standalone.measure_onnx(folder, **options)
-    return profile, times, standalone.provenance(device=settings.device, runtime=settings.runtime,
-                                                 threads=settings.threads, load_before=load_before)
+            manifests = [standalone.export_onnx(units, example, Path(folder) / str(c))
+                         for c, (units, example) in enumerate(chains)]
+            tables = standalone.measure_onnx([m.parent for m in manifests], **options)
+    machine = standalone.provenance(device=first.device, runtime=first.runtime, threads=first.threads,
+                                    load_before=load_before)
+    machine["order"] = standalone.order_record(first.rounds, [s.stem for s in settings],
+                                               [len(units) for units, _ in chains])
+    return [Measured(s, profile_zoo_model(s.model), times, machine) for s, times in zip(settings, tables)]
 
 
 def export_parts(model: str, batch: int, folder: Path) -> Path:
@@ -101,9 +132,9 @@ def export_parts(model: str, batch: int, folder: Path) -> Path:
     return manifest
 
 
-def read_timings(path: Path, model: str) -> tuple[MeasureSettings, SplitProfile, dict[str, list[float]], dict]:
-    """A board's timings.json (standalone.py's output) as the settings, profile, times and
-    provenance of `write_table`, checked against zoo model `model` (DataError naming the file)."""
+def read_timings(path: Path, model: str) -> Measured:
+    """A board's timings.json (standalone.py's output), checked against zoo model `model`
+    (DataError naming the file)."""
     try:
         record = json.loads(Path(path).read_text())
         settings = MeasureSettings(**record["settings"])
@@ -117,12 +148,13 @@ def read_timings(path: Path, model: str) -> tuple[MeasureSettings, SplitProfile,
     if bad:
         raise DataError(f"timings {path}: {bad[0]} does not have one time per split point of {model!r} "
                         f"({len(profile.names)})")
-    return settings, profile, times, machine
+    return Measured(settings, profile, times, machine)
 
 
 def write_table(folder: Path, settings: MeasureSettings, profile: SplitProfile, times: dict[str, list[float]],
                 machine: dict) -> Path:
-    """Write <stem>.csv and <stem>.json into `folder` (atomically); returns the CSV's path."""
+    """Write <stem>.csv and <stem>.json (with the times' `consistency`) into `folder`
+    (atomically); returns the CSV's path."""
     rows = profile.rows()
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=[*ROW_FIELDS, *TIME_FIELDS], lineterminator="\n")
@@ -130,7 +162,9 @@ def write_table(folder: Path, settings: MeasureSettings, profile: SplitProfile, 
     for i, row in enumerate(rows):
         writer.writerow({**row, "feature_shape": "x".join(map(str, row["feature_shape"])),
                          **{name: repr(float(times[name][i])) for name in TIME_FIELDS}})
-    record = {**asdict(settings), "input_shape": list(profile.input_shape), "provenance": machine}
+    record = {**asdict(settings), "input_shape": list(profile.input_shape),
+              "consistency": {**standalone.consistency(times), "within": standalone.CONSISTENT_WITHIN},
+              "provenance": machine}
     csv_path = folder / f"{settings.stem}.csv"
     write_atomic(folder / f"{settings.stem}.json", lambda f: f.write((json.dumps(record, indent=2) + "\n").encode()))
     write_atomic(csv_path, lambda f: f.write(text.getvalue().encode()))

@@ -40,3 +40,25 @@ def test_board_round_trip_through_onnx_and_timings_json(tmp_path, capsys):
     capsys.readouterr()
     assert main(["measure", "resnet18-cifar", "--timings", str(folder / "timings.json")]) == 2
     assert "timed model 'small-cnn'" in capsys.readouterr().err
+
+
+def test_a_board_times_several_folders_round_robin(tmp_path, capsys):
+    # two exports (two batch sizes), timed together by standalone.py alone, read back in one call
+    import json
+    import subprocess
+    import sys
+
+    folders = [tmp_path / "b1", tmp_path / "b2"]
+    for folder, batch in zip(folders, ("1", "2")):
+        assert main(["measure", "small-cnn", "--batch", batch, "--export-onnx", str(folder)]) == 0
+    done = subprocess.run([sys.executable, str(folders[0] / "standalone.py"), *map(str, folders), "--threads", "1",
+                           "--repeats", "1", "--warmup", "1", "--rounds", "2"],
+                          check=True, cwd=tmp_path, capture_output=True, text=True)
+    assert done.stdout.count("head + tail within 10 %") == 2
+    assert main(["measure", "small-cnn", "small-cnn", "--timings", *(str(f / "timings.json") for f in folders),
+                 "--output", str(tmp_path / "tables")]) == 0
+    for batch in (1, 2):
+        table = read_table(tmp_path / "tables" / f"small-cnn_cpu_b{batch}.csv")
+        assert table.settings.rounds == 2 and table.settings.batch == batch
+        assert table.provenance["order"]["tables"] == ["small-cnn_b1", "small-cnn_b2"]
+        assert "consistency" in json.loads((tmp_path / "tables" / f"small-cnn_cpu_b{batch}.json").read_text())
