@@ -10,7 +10,9 @@ construction, heads being cumulative).
 Consistency of a measured table (no model involved): head_s[k] + tail_s[k] against the whole
 model head_s[last], and head_s[k] against the sum of unit_s[0..k]: an additive predictor (every
 one here) satisfies both exactly, so the share of points where the measurement does so within
-+-10 % bounds what any of them can reach on that table.
++-10 % bounds what any of them can reach on that table. The spread of a table's samples
+(`relative_spread`: median over its heads of interquartile range / time) says how far one
+measurement scatters: a spread near the target's 10 % leaves no room for the model.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import spearmanr
+
+from explorer.measure.standalone import TIMINGS, consistency as standalone_consistency
 
 
 @dataclass(frozen=True)
@@ -71,9 +75,15 @@ class Consistency:
 
 
 def consistency(unit_s: np.ndarray, head_s: np.ndarray, tail_s: np.ndarray) -> Consistency:
-    """Consistency of measured times over k = -1..last (the table's rows; module doc)."""
-    unit_s, head_s, tail_s = (np.asarray(a, dtype=float) for a in (unit_s, head_s, tail_s))
-    whole = head_s[-1]
-    split = np.abs((head_s[1:-1] + tail_s[1:-1]) / whole - 1.0)
-    summed = np.abs(relative_error(head_s[1:], np.cumsum(unit_s[1:])))
-    return Consistency(float(np.mean(split <= 0.10)) if len(split) else 1.0, float(np.mean(summed <= 0.10)))
+    """Consistency of measured times over k = -1..last (the table's rows): the shares that
+    `measure` records (explorer.measure.standalone.consistency, the one definition)."""
+    times = {name: [float(v) for v in values] for name, values in zip(TIMINGS, (unit_s, head_s, tail_s))}
+    shares = standalone_consistency(times)
+    return Consistency(shares["head_plus_tail"], shares["head_vs_units"])
+
+
+def relative_spread(times_s, iqr_s) -> float:
+    """Median over points of interquartile range / time (0.05 = 5 %), points with a time > 0."""
+    times_s, iqr_s = np.asarray(times_s, dtype=float), np.asarray(iqr_s, dtype=float)
+    timed = times_s > 0
+    return float(np.median(iqr_s[timed] / times_s[timed])) if timed.any() else 0.0

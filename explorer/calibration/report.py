@@ -76,7 +76,8 @@ def _model_rows(frame: pd.DataFrame, run: CalibrationRun) -> list[list[str]]:
         c = run.consistency[model]
         rows.append([model, group["set"].iloc[0].replace("_", "-"), f"{100 * np.median(error):+.1f} %",
                      f"{100 * np.mean(np.abs(error) <= 0.10):.0f} %", f"{100 * c.head_plus_tail:.0f} %",
-                     f"{100 * c.head_vs_units:.0f} %"])
+                     f"{100 * c.head_vs_units:.0f} %", f"{100 * run.spread[model]:.1f} %",
+                     f"{run.speed.factors[model]:.2f}"])
     return rows
 
 
@@ -93,14 +94,25 @@ def _twin_lines(run: CalibrationRun) -> list[str]:
 
 
 def _limits(run: CalibrationRun) -> list[str]:
-    """What bounds the fit: the tables' own consistency and the in-sample reference fit."""
-    ref = run.in_sample
+    """What bounds the fit: the tables' own consistency and spread, identical units, the speed-factor
+    reference and the in-sample reference fit."""
+    ref, speed = run.in_sample, run.speed.errors
     return ["Per model, after calibration, and each measured table's consistency (share of split points "
             "whose head + tail is within +-10 % of the whole model, and whose head is within +-10 % of the "
-            "sum of its units' times: an additive predictor meets both exactly):", "",
-            *table(["model", "set", "median error", "within 10 %", "head + tail = whole", "head = sum of units"],
-                   _model_rows(run.frame, run)), "",
+            "sum of its units' times: an additive predictor meets both exactly), the spread of its heads' "
+            "samples (median interquartile range / time) and its speed factor (below):", "",
+            *table(["model", "set", "median error", "within 10 %", "head + tail = whole", "head = sum of units",
+                    "head spread", "speed factor"], _model_rows(run.frame, run)), "",
             *_twin_lines(run),
+            f"Drift between tables: the same fit with one speed factor per table, scaling its host dispatch time "
+            f"(host_overlap) or its whole time (no overlap); the fit models' factors fitted with the parameters "
+            f"(geometric mean 1), each held-out table's from its own unit times. At their table's factor "
+            f"{100 * speed['held_out'].within_10:.1f} % of the held-out heads and {100 * speed['fit'].within_10:.1f} % "
+            f"of the fit models' are within +-10 % (within +-5 %: {100 * speed['held_out'].within_5:.1f} %, "
+            f"{100 * speed['fit'].within_5:.1f} %). Factors away from 1 by more than the target mean the tables "
+            f"disagree on the device's speed (or, where a factor scales the whole time, that a model's layers are "
+            f"priced wrong as a whole): where this reference reaches the target and the fit does not, measure "
+            f"again (all models in one round-robin session) before refining the model.", "",
             f"Reference, the same fit made on every model, held-out ones included (no preset written): "
             f"{100 * ref['held_out'].within_10:.1f} % of the held-out models' heads and "
             f"{100 * ref['fit'].within_10:.1f} % of the fit models' within +-10 % (within +-5 %: "
