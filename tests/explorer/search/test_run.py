@@ -56,7 +56,8 @@ def test_search_pareto_export_check_report(tmp_path, capsys):
     code, out, _ = run(capsys, "check", config)
     assert code == 0 and "agrees" in out
     assert run(capsys, "report", path)[0] == 0
-    assert "Pareto front" in (tmp_path / "out" / "REPORT.md").read_text()
+    text = (tmp_path / "out" / "REPORT.md").read_text()
+    assert "Pareto front" in text and "Trained on the CPU" in text and "bit for bit" in text
 
 
 def test_a_time_limit_starts_no_trial_that_would_not_end_and_the_same_command_continues(tmp_path, capsys):
