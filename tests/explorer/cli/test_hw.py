@@ -1,14 +1,6 @@
 import pytest
 
-from explorer.cli import main
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exit:
-        code = exit.code
-    return (code, *capsys.readouterr())
+from tests.cli_run import run
 
 
 def test_hw_list_names_every_preset(capsys):

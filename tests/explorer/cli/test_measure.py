@@ -4,19 +4,11 @@ import json
 
 import pytest
 
-from explorer.cli import main
 from explorer.measure.table import MeasureSettings, measure, read_table
 from splitbase import DataError
+from tests.cli_run import run
 
 FEW = ("--threads", "1", "--repeats", "1", "--warmup", "1")
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exit:
-        code = exit.code
-    return (code, *capsys.readouterr())
 
 
 def test_two_models_in_one_call_give_two_tables_measured_together(tmp_path, capsys):

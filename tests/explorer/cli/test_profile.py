@@ -2,17 +2,8 @@ import json
 
 import pytest
 
-from explorer.cli import main
 from explorer.profile.table import ROW_FIELDS
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exit:
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli_run import run
 
 
 def test_json_is_a_list_of_rows_with_exactly_the_fields(capsys):

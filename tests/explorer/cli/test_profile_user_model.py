@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 from explorer.profile.table import GRAPH_FIELDS, ROW_FIELDS
-from tests.explorer.cli.test_profile import run
+from tests.cli_run import run
 
 MODEL = textwrap.dedent('''
     import torch

@@ -12,26 +12,20 @@ from pathlib import Path
 import optuna
 import pytest
 
-from explorer.cli import main
 from explorer.search.claims import TrainingClaims
 from explorer.search.space import search_grid
 from explorer.search.storage import open_storage
 from explorer.search.study import open_study
 from explorer.search.trial import candidate_key
 from explorer.studies.search import resolve_search, space_choices
+from tests.cli_run import run
 from tests.explorer.search.search_cases import STUDY, python_path, trained, trials, write
-
 
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """Run in tmp_path, so that nothing lands in the checkout (caches: the suite's own, conftest)."""
     monkeypatch.chdir(tmp_path)
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    return (code, *capsys.readouterr())
 
 
 def test_search_pareto_export_check_report(tmp_path, capsys):

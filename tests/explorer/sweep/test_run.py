@@ -6,9 +6,9 @@ import pytest
 import yaml
 
 from explorer.sweep.calibrate import calibrate
-from explorer.cli import main
 from explorer.studies.sweep import resolve_sweep
 from explorer.sweep.run import compare, run_sweep
+from tests.cli_run import run
 
 GOOD = {
     "name": "tiny",
@@ -32,12 +32,6 @@ def write(tmp_path, study, name="study.yaml"):
     path = tmp_path / name
     path.write_text(yaml.safe_dump(study))
     return path
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_a_sweep_writes_csvs_figures_report_and_provenance(tmp_path, capsys):

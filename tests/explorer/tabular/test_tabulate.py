@@ -13,6 +13,7 @@ from explorer.search.space import candidate_key
 from explorer.studies.search import resolve_search
 from explorer.tabular.grid import grid_points, long_order, long_subset
 from explorer.tabular.table import COLUMNS
+from tests.cli_run import run
 from tests.explorer.search.search_cases import STUDY
 
 # 3 splits x 2 sparsities x 2 ratios: conv1 at ratio 4 breaks the latency limit, no convolutional
@@ -50,15 +51,6 @@ def retrains(monkeypatch):
     retrain = trainers.retrain
     monkeypatch.setattr(trainers, "retrain", counted)
     return calls
-
-
-def run(capsys, *argv):
-    """main's exit status (argparse's usage errors exit 2 themselves), stdout and stderr."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    return (code, *capsys.readouterr())
 
 
 def rows(path=TABLE):
