@@ -70,13 +70,14 @@ def run(args: argparse.Namespace) -> int:
     study = run_search(resolved, workers=args.workers, gpus=args.gpus, data_root=args.data_root,
                        cache_dir=cache_dir(args.cache_dir), progress=not args.no_progress, time_limit_s=args.time_limit)
     provenance.seed = resolved.study.search.seed
-    _write_provenance(resolved, study, provenance, gpus=args.gpus or "all", evaluated=evaluated(study))
+    done = evaluated(study)
+    _write_provenance(resolved, study, provenance, gpus=args.gpus or "all", evaluated=done)
     grid = search_grid(resolved)
     write_summary(resolved, grid)  # what pareto and report read without the model
     states = [t.state.name for t in study.get_trials(deepcopy=False)]
-    print(f"{resolved.study.name}: {evaluated(study)} distinct candidates evaluated; {states.count('COMPLETE')} "
+    print(f"{resolved.study.name}: {done} distinct candidates evaluated; {states.count('COMPLETE')} "
           f"complete, {states.count('PRUNED')} pruned, {states.count('FAIL')} failed trials in {resolved.storage}")
-    if args.time_limit is not None and evaluated(study) < target(resolved, grid) and not exhausted(study, grid):
-        print(f"stopped at the time limit: {target(resolved, grid) - evaluated(study)} candidates remain; "
-              "re-run the same command to continue")
+    remaining = target(resolved, grid) - done
+    if args.time_limit is not None and remaining > 0 and not exhausted(study, grid):
+        print(f"stopped at the time limit: {remaining} candidates remain; re-run the same command to continue")
     return 0
