@@ -2,16 +2,20 @@
 whole of `pareto STUDY` and `report STUDY` on a finished search study, median of N runs.
 
 Goal (issue 14): `--help`, `hw`, `profile`, `pareto` and `report` start in well under 2 s on 2 CPU
-cores. Each command runs as `python -m explorer ...` in a fresh subprocess, so the time is the
-interpreter's start plus every import the command makes before it prints (for pareto and report:
-everything they do, the storage read, the figures and the report written).
+cores. Each command runs as `python -m explorer ...` in a fresh subprocess, its stdout a pipe read
+here. Two times per command: until its first line of output arrives (what a user waits for before
+seeing anything: for pareto, the front table, printed before the figures are drawn) and until it
+has exited (everything it does: the storage read, the figures and the report written, and the
+interpreter's exit). pareto and report are timed twice: with the front figures current (a second
+call; they are not drawn again) and, "(figures drawn)", with the study's trials.csv touched before
+each run, as right after a search.
 
     python benchmarks/startup.py [--runs 5] [--against REF] [--study STUDY.yaml]
 
 The study is --study (a finished search study), or else TINY: small-cnn on synthetic data, 4
 trials of 2 steps, searched once here (untimed, about 15 s on 2 cores) into a temporary folder with
 its own cache. --against REF also times the tree of git commit REF (unpacked with `git archive`
-into a temporary folder, the repository itself untouched) and prints both columns side by side.
+into a temporary folder, the repository itself untouched) and prints both trees' times side by side.
 """
 from __future__ import annotations
 
@@ -52,25 +56,49 @@ def verb_names(tree: Path) -> list[str]:
     return out.stdout.split()
 
 
+# pareto and report draw the front figures only when trials.csv is newer than them (a trial
+# finished since): timed both ways, the second as right after a search
+REDRAWN = "(figures drawn)"
+
+
 def commands(tree: Path, study: str) -> list[tuple[str, ...]]:
     """`--help`, each verb's --help, EXTRA, and the verbs that read the results of `study` (a
-    finished search study)."""
-    return [(), *((verb,) for verb in verb_names(tree)), *EXTRA, ("pareto", study), ("report", study)]
+    finished search study), with their figures current and to be drawn again."""
+    reading = [(verb, study) for verb in ("pareto", "report")]
+    return [(), *((verb,) for verb in verb_names(tree)), *EXTRA, *reading,
+            *((*command, REDRAWN) for command in reading)]
 
 
-def median_seconds(tree: Path, command: tuple[str, ...], runs: int) -> float:
-    """Median wall time (seconds) of `python -m explorer COMMAND` in `tree` (`--help` added to
-    a bare verb or to nothing)."""
+def median_seconds(tree: Path, command: tuple[str, ...], runs: int) -> tuple[float, float]:
+    """Median wall times (seconds) of `python -m explorer COMMAND` in `tree` (`--help` added to a
+    bare verb or to nothing): until its first line on stdout (its exit if it prints none), and
+    until it has exited. A command ending in REDRAWN runs with its study's trials.csv touched
+    first, so that its figures are out of date."""
+    redraw = command[-1:] == (REDRAWN,)
+    command = command[:-1] if redraw else command
     argv = [sys.executable, "-m", "explorer", *command]
     if len(command) <= 1:
         argv.append("--help")
-    times = []
+    first, whole = [], []
     for _ in range(runs):
+        if redraw:
+            (study_output(command[1]) / "trials.csv").touch()
         start = time.perf_counter()
-        subprocess.run(argv, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        with subprocess.Popen(argv, cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as done:
+            done.stdout.readline()
+            first.append(time.perf_counter() - start)
+            done.stdout.read()  # the rest, so that the command never waits on a full pipe
+        whole.append(time.perf_counter() - start)
+        if done.returncode:
+            raise subprocess.CalledProcessError(done.returncode, argv)
+    return statistics.median(first), statistics.median(whole)
+
+
+def study_output(study: str) -> Path:
+    """The results folder of search study file `study`."""
+    from explorer.studies.search import read_search
+
+    return read_search(study).output
 
 
 def tiny_study(folder: Path) -> str:
@@ -95,7 +123,13 @@ def unpack(ref: str, into: Path) -> Path:
 def label(command: tuple[str, ...]) -> str:
     if not command:
         return "--help"
-    return " ".join(Path(c).name for c in command) if len(command) > 1 else f"{command[0]} --help"
+    return " ".join(c if c == REDRAWN else Path(c).name for c in command) if len(command) > 1 \
+        else f"{command[0]} --help"
+
+
+def _cells(times: tuple[float, float] | None) -> str:
+    """(first line, whole) in two columns; None: a verb the tree does not have."""
+    return "".join(f"{t:>16.2f}" for t in times) if times else f"{'-':>16}" * 2
 
 
 def main() -> None:
@@ -111,14 +145,16 @@ def main() -> None:
         study = str(Path(args.study).resolve()) if args.study else tiny_study(Path(tmp))
         rows = commands(ROOT, study)
         old_verbs = set(verb_names(old)) if old else set()
-        header = f"{'command':<26}{'now (s)':>9}" + (f"{args.against + ' (s)':>14}" if old else "")
-        print(f"median of {args.runs} runs, {sys.executable}\n{header}")
+        columns = ["now"] + ([args.against] if old else [])
+        width = max(len(label(command)) for command in rows) + 2
+        header = f"{'command':<{width}}" + "".join(f"{f'{c} first':>16}{f'{c} whole':>16}" for c in columns)
+        print(f"median of {args.runs} runs, {sys.executable}; seconds to the first output line and to the "
+              f"exit\n{header}")
         for command in rows:
-            now = median_seconds(ROOT, command, args.runs)
-            line = f"{label(command):<26}{now:>9.2f}"
+            line = f"{label(command):<{width}}" + _cells(median_seconds(ROOT, command, args.runs))
             if old:
                 there = not command or command[0] == "hw" or command[0] in old_verbs
-                line += f"{median_seconds(old, command, args.runs):>14.2f}" if there else f"{'-':>14}"
+                line += _cells(median_seconds(old, command, args.runs) if there else None)
             print(line, flush=True)
 
 

@@ -85,3 +85,14 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
 def write_text(path: str | Path, text: str) -> Path:
     """`text` (UTF-8) written to `path` atomically (write_atomic)."""
     return write_atomic(path, lambda f: f.write(text.encode()))
+
+
+def update_text(path: str | Path, text: str) -> bool:
+    """`text` written to `path` as write_text does, unless the file already holds exactly that
+    (left untouched, its modification time too, so files derived from it stay current); whether
+    it was written."""
+    path = Path(path)
+    if path.is_file() and path.read_bytes() == text.encode():
+        return False
+    write_text(path, text)
+    return True

@@ -4,7 +4,8 @@ its pixels). Every figure is drawn from a CSV written beside it, so a number in 
 looked up; figures show the units the reports show (ms, mJ, kbit).
 
 matplotlib is imported by the drawing functions only: the `*_info` functions and the modules
-that import this one start without it.
+that import this one start without it. The figures are matplotlib `Figure`s on an Agg canvas, not
+pyplot's (its registry of open figures is nothing a file needs), each rendered once (`_save`).
 """
 from __future__ import annotations
 
@@ -19,27 +20,33 @@ from splitbase.files import write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from explorer.search.objectives import Objective
 
 
-def _pyplot():
-    """matplotlib.pyplot on the file-only Agg backend."""
-    import matplotlib
+def _figure(figsize: tuple[float, float], rows: int = 1, *, sharex: bool = False) -> tuple[Figure, Axes | np.ndarray]:
+    """A figure `figsize` inches large and its axes, `rows` stacked ones (one Axes, or an array of
+    them). Built without pyplot, which a file-only figure does not need; the Agg canvas is
+    attached here so that the layout and the saved PNG use one renderer."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(rows, 1, sharex=sharex)
 
 
 def _save(fig: Figure, path: Path, title: str) -> Figure:
+    """`fig` titled and written to `path` (format from its suffix, 120 dpi), rendered once."""
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    # tight_layout leaves a placeholder layout engine, and savefig draws a figure that has one
+    # once more before rendering it; the layout is fixed now, so drop the engine
+    fig.set_layout_engine(None)
     path = Path(path)
     write_atomic(path, lambda f: fig.savefig(f, dpi=120, format=path.suffix.lstrip(".")))
-    _pyplot().close(fig)
     return fig
 
 
@@ -62,7 +69,7 @@ def profile_info(profile_table: pd.DataFrame) -> ProfileInfo:
 
 def draw_profile(info: ProfileInfo, path: Path, title: str) -> Figure:
     x = np.arange(len(info.names))
-    fig, (top, bottom) = _pyplot().subplots(2, 1, figsize=(max(6, 0.35 * len(x)), 6), sharex=True)
+    fig, (top, bottom) = _figure((max(6, 0.35 * len(x)), 6), 2, sharex=True)
     top.plot(x, info.cumulative_gmacs, "o-", label="cumulative compute (GMAC)")
     top.set_ylabel("GMAC")
     twin = top.twinx()
@@ -100,7 +107,7 @@ def split_curves_info(sweep: pd.DataFrame, names: list[str]) -> SplitCurvesInfo:
 
 def draw_split_curves(info: SplitCurvesInfo, path: Path, title: str) -> Figure:
     x = np.arange(len(info.names))
-    fig, (top, bottom) = _pyplot().subplots(2, 1, figsize=(max(6, 0.35 * len(x)), 6), sharex=True)
+    fig, (top, bottom) = _figure((max(6, 0.35 * len(x)), 6), 2, sharex=True)
     for label, (xs, fps, frames_per_j) in info.curves.items():
         style = "o-" if len(xs) > 1 else "*"
         top.plot(xs, fps, style, label=label, markersize=10 if len(xs) == 1 else 5)
@@ -191,12 +198,13 @@ def draw_front(info: FrontInfo, path: Path, title: str) -> Figure:
     """Feasible points filled, coloured by split (a discrete scale named by unit), one marker per
     series; infeasible ones hollow; the study's front ringed black; the figure's own two-objective
     front a red staircase with a cross on each of its points."""
-    plt = _pyplot()
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
     from matplotlib.colors import BoundaryNorm
 
-    fig, axis = plt.subplots(figsize=(7.5, 5))
+    fig, axis = _figure((7.5, 5))
     n = max(len(info.split_names), 1)
-    cmap = plt.get_cmap("viridis", n)
+    cmap = colormaps["viridis"].resampled(n)
     norm = BoundaryNorm(np.arange(n + 1) - 0.5, n)
     for s, name in enumerate(info.series_names):
         marker, mine = MARKERS[s % len(MARKERS)], info.series == s
@@ -215,7 +223,7 @@ def draw_front(info: FrontInfo, path: Path, title: str) -> Figure:
     order = np.argsort(info.x[info.on_front], kind="stable")
     axis.step(info.x[info.on_front][order], info.y[info.on_front][order], "r-", where="post", linewidth=1,
               marker="x", markersize=5, label="Pareto front of these two objectives")
-    bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axis,
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axis,
                        label="split point (last unit on the device)")
     bar.set_ticks(np.arange(len(info.split_names)), labels=info.split_names)
     for data, setter in ((info.x, axis.set_xscale), (info.y, axis.set_yscale)):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.analysis.markdown import table
-from explorer.analysis.plots import _pyplot, _save
+from explorer.analysis.plots import _figure, _save
 from explorer.calibration.metrics import HEADERS, relative_error
 from explorer.calibration.reprice import Repricing
 from explorer.calibration.run import CalibrationRun
@@ -36,8 +36,7 @@ def scatter_info(frame: pd.DataFrame) -> ScatterInfo:
 
 
 def draw_scatter(info: ScatterInfo, path: Path, title: str) -> None:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = _figure((5.5, 5))
     styles = {("fit", "before"): ("o", "tab:gray"), ("held_out", "before"): ("s", "tab:red"),
               ("fit", "after"): ("o", "tab:blue"), ("held_out", "after"): ("s", "tab:green")}
     everything = np.concatenate([*info.measured.values(), *info.predicted.values()])

@@ -20,13 +20,15 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.search.results import write_front
+    from explorer.search.results import draw_fronts, write_front
     from explorer.studies.search import read_search
 
     file = read_search(args.study, storage=args.storage)
-    trials, best, _ = write_front(file)
+    trials, best, grid = write_front(file)
     print(best.trials[list(SHOWN)].to_string(index=False) if len(best.trials) else "no feasible trial yet")
+    # flushed: a pipe would otherwise hold the table until the figures are drawn
     print(f"{len(best.trials)} of {int(trials['feasible'].sum())} feasible trials on the front; "
           f"hypervolume {best.hypervolume:.4g} (objectives {', '.join(file.study.objectives)}) "
-          f"-> {file.output / 'pareto.csv'}")
+          f"-> {file.output / 'pareto.csv'}", flush=True)
+    draw_fronts(file, trials, best, grid)
     return 0

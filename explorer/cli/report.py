@@ -17,11 +17,12 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from explorer.search.report import report
-    from explorer.search.results import write_front
+    from explorer.search.results import draw_fronts, write_front
     from explorer.studies.search import read_search
     from splitbase.files import write_text
 
     file = read_search(args.study, storage=args.storage)
     trials, best, grid = write_front(file)
+    draw_fronts(file, trials, best, grid)
     print(write_text(file.output / "REPORT.md", report(file, trials, best, grid)))
     return 0

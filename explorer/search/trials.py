@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pandas as pd
+import sqlalchemy.exc
+from optuna.storages import RDBStorage
 
 from explorer.analysis.pareto import hypervolume, non_dominated
 from explorer.search.objectives import Objective
@@ -16,17 +18,44 @@ from explorer.studies.search import SearchFile
 from splitbase import StudyError
 
 
+# a storage read that failed: SQLAlchemy's error, or Optuna's wrapping of it
+_UNREADABLE = (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError)
+
+
+def _load(file: SearchFile, *, check: bool) -> optuna.Study:
+    """The study in `file.storage`, its trials read once (so that a storage this Optuna cannot read
+    fails here; the study caches them for the next reads). Read-only: no table is created, and
+    the schema-version check, which parses every Alembic migration script Optuna ships (about
+    60 ms of a cold start), runs only when `check`. KeyError when the storage has no such study."""
+    storage = RDBStorage(file.storage, skip_compatibility_check=not check, skip_table_creation=True)
+    study = optuna.load_study(study_name=file.study.name, storage=storage)
+    study.get_trials(deepcopy=False)
+    return study
+
+
 def load_study(file: SearchFile) -> optuna.Study:
-    """The study as stored; StudyError (and nothing created) when it was never run there."""
+    """The study as stored; StudyError (and nothing created) when it was never run there.
+
+    Search opens its storage with Optuna's full checks, so a study it wrote has this Optuna's
+    schema and the first read skips the version check; a read that fails (tables of another
+    Optuna version, or none) is tried again with the check, whose message says which."""
     url = file.storage
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
         raise StudyError(f"no study {file.study.name!r}: {url[len('sqlite:///'):]} does not exist; "
                          "run `split-explorer search` first")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    missing = f"no study {file.study.name!r} in {url}: run `split-explorer search` first"
     try:
-        return optuna.load_study(study_name=file.study.name, storage=url)
+        try:
+            return _load(file, check=False)
+        except _UNREADABLE:
+            return _load(file, check=True)
     except KeyError:
-        raise StudyError(f"no study {file.study.name!r} in {url}: run `split-explorer search` first") from None
+        raise StudyError(missing) from None
+    except RuntimeError as error:  # Optuna's schema check: the storage is of another Optuna version
+        raise StudyError(f"cannot read the study storage {url}: {error}") from None
+    except _UNREADABLE as error:  # no Optuna tables there
+        raise StudyError(f"{missing}; {str(error.__cause__ or error).splitlines()[0]}") from None
 
 
 def load_records(file: SearchFile) -> list[TrialRecord]:
