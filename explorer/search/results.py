@@ -2,8 +2,8 @@
 front figures (`draw_fronts`, each drawn from trials.csv's rows beside it). Two steps, so that a
 verb can print the front before matplotlib is imported and the figures drawn (about half of
 pareto's time). A figure newer than trials.csv and pareto.csv is current and not drawn again:
-they are rewritten only when their rows change, so `report` after `pareto` (or a second `pareto`) skips
-the drawing; delete a figure to have it drawn anew."""
+they are rewritten only when their rows change, so `report` after `pareto` (or a second
+`pareto`) skips the drawing; delete a figure to have it drawn anew."""
 from __future__ import annotations
 
 import json
