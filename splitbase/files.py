@@ -87,12 +87,10 @@ def write_text(path: str | Path, text: str) -> Path:
     return write_atomic(path, lambda f: f.write(text.encode()))
 
 
-def update_text(path: str | Path, text: str) -> bool:
+def update_text(path: str | Path, text: str) -> Path:
     """`text` written to `path` as write_text does, unless the file already holds exactly that
-    (left untouched, its modification time too, so files derived from it stay current); whether
-    it was written."""
+    (left untouched, its modification time too, so files derived from it stay current)."""
     path = Path(path)
     if path.is_file() and path.read_bytes() == text.encode():
-        return False
-    write_text(path, text)
-    return True
+        return path
+    return write_text(path, text)

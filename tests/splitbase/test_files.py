@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 
-from splitbase.files import write_atomic, write_text
+from splitbase.files import update_text, write_atomic, write_text
 
 
 def temporaries(folder):
@@ -52,3 +52,12 @@ def test_a_written_file_has_the_mode_open_would_give_it(tmp_path):
     umask = os.umask(0o022)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # readable by others as open() would make it
+
+
+def test_update_text_leaves_a_file_that_holds_the_text_untouched(tmp_path):
+    path = write_text(tmp_path / "rows.csv", "a,b\n")
+    os.utime(path, ns=(1, 1))
+    update_text(path, "a,b\n")
+    assert path.stat().st_mtime_ns == 1
+    update_text(path, "a,b\n1,2\n")
+    assert path.read_text() == "a,b\n1,2\n" and path.stat().st_mtime_ns > 1
