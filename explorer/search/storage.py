@@ -36,7 +36,8 @@ def open_storage(url: str, *, heartbeat_s: int, max_retry: int, attempts: int = 
     Independent processes opening one new SQLite file at once race to create its tables and
     stamp its schema version (optuna/optuna#4621): the loser sees "table already exists",
     "database is locked" or a unique-constraint failure. Opening again finds the tables, so
-    those errors are retried after a growing, jittered wait.
+    those errors are retried after a growing, jittered wait. A SQLite storage's transactions
+    are then made atomic (`_serialise_sqlite`).
     """
     if url.startswith("sqlite:///"):
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
@@ -44,13 +45,39 @@ def open_storage(url: str, *, heartbeat_s: int, max_retry: int, attempts: int = 
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return RDBStorage(
+                storage = RDBStorage(
                     url,
                     engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None,
                     heartbeat_interval=heartbeat_s, grace_period=2 * heartbeat_s,
                     heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retry))
+            if storage.engine.dialect.name == "sqlite":
+                _serialise_sqlite(storage.engine)
+            return storage
         except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError) as error:
             if attempt == attempts - 1:
                 raise SplitExplorerError(f"cannot open the study storage {url}: {str(error).splitlines()[0]}") from error
             time.sleep(0.2 * 2 ** attempt * (1 + random.random()))
     raise SplitExplorerError(f"cannot open the study storage {url}: attempts must be at least 1")
+
+
+def _serialise_sqlite(engine: sqlalchemy.Engine) -> None:
+    """Make each of the engine's transactions take SQLite's write lock when it begins.
+
+    Optuna reads a row, then updates it, trusting SELECT ... FOR UPDATE to lock it between the
+    two; SQLite ignores FOR UPDATE, and Python's sqlite3 opens no transaction for a SELECT, so
+    two workers both read a WAITING trial (a killed trial's retry), both set it RUNNING and both
+    run it: the second to finish gets "Cannot tell a COMPLETE trial". With pysqlite's own
+    BEGIN turned off and BEGIN IMMEDIATE emitted instead, the read and the write are one
+    transaction that a second worker waits for (up to the connection's timeout). This is
+    SQLAlchemy's documented recipe for SQLite transactions; the connections the constructor
+    opened are dropped so that every later one goes through it.
+    """
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sqlalchemy.event.listens_for(engine, "begin")
+    def _begin_immediate(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()

@@ -211,7 +211,7 @@ def test_workers_killed_mid_trial_ten_times_finish_the_study_cleanly(tmp_path):
     by_number = {t.number: t for t in done}
     complete = [t for t in done if t.state.name == "COMPLETE"]
     assert all(by_number[n].state.name == "COMPLETE" and tuple(by_number[n].values) == v for n, v in seen.items())
-    assert all(by_number[n].state.name == "FAIL" for n in killed)
+    assert all(by_number[n].state.name == "FAIL" for n in killed), {n: by_number[n].state.name for n in killed}
     assert [t.state.name for t in done].count("FAIL") == len(killed)  # nothing else failed
     trained = {t.user_attrs["candidate_key"]: t for t in complete if "reused_from" not in t.user_attrs}
     assert len(trained) == len([t for t in complete if "reused_from" not in t.user_attrs]) == BUDGET

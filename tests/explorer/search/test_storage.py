@@ -2,6 +2,7 @@
 study that opens in optuna-dashboard."""
 import glob
 import json
+import multiprocessing
 import os
 import shutil
 import socket
@@ -15,6 +16,7 @@ import optuna_dashboard
 import pytest
 
 from explorer.cli import main
+from explorer.search.storage import open_storage
 from tests.explorer.search.search_cases import STUDY, trained, write
 
 POSTGRES_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
@@ -96,3 +98,31 @@ def test_a_study_opens_in_optuna_dashboard_with_its_objectives_named(tmp_path):
     assert len(study["trials"]) == 4
     attrs = {a["key"] for a in study["union_user_attrs"]}
     assert {"accuracy", "latency_s", "energy_j", "sent_bits", "head_macs"} <= attrs
+
+
+def _pop_all(url: str, queue) -> None:
+    """A worker's side of the race: take WAITING trials until none is left; their ids."""
+    study = optuna.load_study(study_name="queue", storage=open_storage(url, heartbeat_s=60, max_retry=0))
+    popped = []
+    while (trial_id := study._pop_waiting_trial_id()) is not None:
+        popped.append(trial_id)
+    queue.put(popped)
+
+
+def test_each_waiting_trial_on_sqlite_is_taken_by_one_worker(tmp_path):
+    """A killed trial's retry waits as a WAITING trial; workers popping it at once on one SQLite
+    file must not both take it (pysqlite left the read and the update in two transactions:
+    about 1 in 10 trials went to two workers, and the second to finish could not tell it)."""
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    study = optuna.create_study(study_name="queue", storage=open_storage(url, heartbeat_s=60, max_retry=0))
+    for x in range(150):
+        study.enqueue_trial({"x": x})
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    workers = [context.Process(target=_pop_all, args=(url, queue)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    popped = [trial_id for _ in workers for trial_id in queue.get(timeout=120)]
+    for worker in workers:
+        worker.join()
+    assert sorted(popped) == sorted(t._trial_id for t in study.get_trials())
