@@ -60,6 +60,7 @@ def candidate_workload(profile: CandidateProfile, bits: BitWidths) -> Workload:
         sent_bits=one(0 if analog else profile.payload_bits),
         sent_real_values=one(profile.analog_values if analog else 0),
         analog=np.array([analog]),
+        coder_weight_bytes=one(0),  # the encoder's weights are the device part's already
         float32_feature_bits=one(profile.raw_feature_bits),
     )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from netmodels.codecs import CODECS, Pricing
+from netmodels.methods import EncoderSize
 
 
 @dataclass(frozen=True)
@@ -14,13 +15,16 @@ class CodecChoice:
     """A codec of the grid: `codec` (a CODECS name) with its compression `ratio` (for a codec
     whose pricing takes one), `bits` per sent value (per-element and learned codecs; None for
     learned analog values), the learned encoder's `kernel`, and `name` labelling it in results
-    (default: the codec and its bits)."""
+    (default: the codec and its bits). `size`: a learned encoder sized by its method for one
+    feature (netmodels.candidate.size): its values, weights and MACs replace the generic conv
+    encoder's, so such a choice belongs to one (split, sparsity) only."""
 
     codec: str
     ratio: float = 1.0
     bits: int | None = None
     kernel: int = 2
     name: str | None = None
+    size: EncoderSize | None = None
 
     @property
     def pricing(self) -> Pricing:
@@ -47,6 +51,9 @@ def coefficients(choices: tuple[CodecChoice, ...]) -> dict[str, np.ndarray]:
 
         values    = ceil(elements x per_element + raw_bits x per_raw_bit)   (learned codecs only)
         sent_bits = raw_bits x raw + elements x element + values x value
+
+    A sized encoder (`CodecChoice.size`) gives its values, MACs and weights (`sized_*`, where
+    `sized` is set) instead of the formula's.
     """
     def column(rule) -> np.ndarray:
         return np.array([float(rule(c)) for c in choices])
@@ -62,4 +69,8 @@ def coefficients(choices: tuple[CodecChoice, ...]) -> dict[str, np.ndarray]:
         "encoded": column(lambda c: c.pricing.encoder_block),
         "analog": np.array([c.analog for c in choices]),
         "kernel_area": column(lambda c: c.kernel**2),
+        "sized": np.array([c.size is not None for c in choices]),
+        "sized_values": column(lambda c: c.size.sent_values if c.size else 0),
+        "sized_macs": column(lambda c: c.size.macs if c.size else 0),
+        "sized_weights": column(lambda c: c.size.weights if c.size else 0),
     }

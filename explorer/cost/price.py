@@ -85,22 +85,34 @@ def price(load: Workload, hardware: Hardware) -> dict[str, np.ndarray]:
         slowest = np.maximum(per_frame, cost.stage2_s)
         throughput = np.divide(1.0, slowest, out=np.full(slowest.shape, np.inf), where=slowest > 0.0)
         inference_bound = per_frame >= cost.stage2_s
-    # Whether a head fits depends on its (split, sparsity) pair only: check the pairs.
-    check = device.memory_check(load.part_weight_bytes, load.part_peak_activation_bytes)
-    part_feasible = np.broadcast_to(check.feasible, load.part_weight_bytes.shape)
+    feasible, reasons = _memory(device, load)
     columns = {
         "head_s": cost.head_s, "encode_s": cost.encode_s, "link_s": cost.link_s,
         "tail_s": cost.tail_s, "latency_s": cost.latency_s, "throughput_fps": throughput,
         "energy_j": cost.energy_j, "server_energy_j": cost.server_energy_j,
-        "inference_bound": inference_bound, "feasible": part_feasible[load.part],
+        "inference_bound": inference_bound, "feasible": feasible,
     }
     for part, joules in cost.energy_breakdown_j.items():
         columns[f"energy_{part}_j"] = joules
-    part_reasons = np.full(part_feasible.shape, "", dtype=object)
-    for index in np.flatnonzero(~part_feasible):
-        part_reasons[index] = check.reason((index,))
-    columns["infeasible_reason"] = part_reasons[load.part]
+    columns["infeasible_reason"] = reasons
     return columns
+
+
+def _memory(device: Device, load: Workload) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each point's head (and its sized encoder's weights) fits the device, and why not.
+
+    The check depends on the (split, sparsity) pair and the encoder's weights only: it runs
+    once per distinct combination and is gathered to the points."""
+    coder, coder_index = np.unique(load.coder_weight_bytes, return_inverse=True)
+    parts = len(load.part_weight_bytes)
+    keys, inverse = np.unique(coder_index.ravel() * parts + load.part, return_inverse=True)
+    part, coder_weights = keys % parts, coder[keys // parts]
+    check = device.memory_check(load.part_weight_bytes[part] + coder_weights, load.part_peak_activation_bytes[part])
+    feasible = np.broadcast_to(check.feasible, keys.shape)
+    reasons = np.full(keys.shape, "", dtype=object)
+    for index in np.flatnonzero(~feasible):
+        reasons[index] = check.reason((index,))
+    return feasible[inverse.ravel()], reasons[inverse.ravel()]
 
 
 def price_points(profile: SplitProfile, points: DesignPoints, hardware: Hardware, *,

@@ -16,7 +16,10 @@ Workload model (units: MACs, bytes, bits, elements per frame):
   values per complex channel use, priced by the link), and adds E' x C x kernel^2 MACs on the
   device (encoder) and as many on the server (decoder), C the feature's channels (a flat
   feature is encoded by a dense layer: E' x elements MACs). A codec on the encoder block runs
-  the device's encoder over every element.
+  the device's encoder over every element. An encoder its method has sized for the point's
+  feature (explorer.cost.codecs.CodecChoice.size: netmodels.candidate.size) gives E', its MACs
+  (decoder MACs: as many) and its weights, which the head's memory check adds to the head's;
+  the generic encoder's weights are not counted.
 
 head_macs and tail_macs count the head's and the tail's units alone; encoder_macs and
 decoder_macs count the coder on each side (device MACs = head_macs + encoder_macs), the same
@@ -74,6 +77,7 @@ class Workload:
     sent_bits: np.ndarray
     sent_real_values: np.ndarray
     analog: np.ndarray
+    coder_weight_bytes: np.ndarray
     float32_feature_bits: np.ndarray = field(repr=False)
 
     @property
@@ -152,10 +156,11 @@ def workload(profile: SplitProfile, points: DesignPoints) -> Workload:
 
     co = {name: column[points.codec] for name, column in coefficients(points.codecs).items()}
     point_elements, point_raw_bits = elements[part], raw_bits[part]
-    values = np.ceil(point_elements * co["per_element"] + point_raw_bits * co["per_raw_bit"])
+    values = np.where(co["sized"], co["sized_values"],
+                      np.ceil(point_elements * co["per_element"] + point_raw_bits * co["per_raw_bit"]))
     # a learned coder is a conv over the feature's channels, or a dense layer on a flat feature
     fan_in = np.where(flat[part], point_elements, channels[part] * co["kernel_area"])
-    coder_macs = values * fan_in
+    coder_macs = np.where(co["sized"], co["sized_macs"], values * fan_in)
     return Workload(
         device=head, server=tail, part=part, part_weight_bytes=weights, part_peak_activation_bytes=peak,
         head_macs=head.macs.sum(axis=1)[part], encoder_macs=coder_macs, decoder_macs=coder_macs,
@@ -166,5 +171,6 @@ def workload(profile: SplitProfile, points: DesignPoints) -> Workload:
         sent_bits=point_raw_bits * co["raw"] + point_elements * co["element"] + values * co["value"],
         sent_real_values=values * co["analog"],
         analog=co["analog"],
+        coder_weight_bytes=co["sized_weights"] * profile.bits.weight / 8,
         float32_feature_bits=float32_bits[part],
     )

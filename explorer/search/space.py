@@ -8,10 +8,13 @@ model distances (TPE, GP) can use them; method and channel stay categorical. A t
 user-facing choice {split, sparsity, compression_ratio, method, channel} is what
 `candidate_key` hashes (the join key of trials and tabular benchmark rows).
 
-The pre-filter prices every point with the analytic cost model (explorer.cost.price_points; a
-learned encoder at the point's ratio and channel bits) and drops the points that break an
-analytic constraint (explorer.search.feasibility); a trial still prices its candidate as built
-before training, and prunes it if the built candidate breaks one.
+The pre-filter sizes every point's encoder as its method would build it (netmodels.candidate.size:
+the FC or conv geometry, or a generic learned encoder at the point's ratio and channel bits for
+a method that does not size one), drops the points the method cannot build, prices the rest
+with the analytic cost model (explorer.cost.price_points; the encoder's weights count in the
+device's memory) and drops the points that break an analytic constraint
+(explorer.search.feasibility); a trial still prices its candidate as built before training,
+and prunes it if the built candidate breaks one.
 """
 from __future__ import annotations
 
@@ -29,7 +32,10 @@ from explorer.cost.codecs import CodecChoice
 from explorer.cost.points import DesignPoints
 from explorer.cost.price import price_points
 from explorer.search.feasibility import analytic_violation
-from explorer.studies.search import ResolvedSearch, space_choices
+from explorer.studies.search import ResolvedSearch, candidate_spec, space_choices
+from netmodels.candidate.size import size_encoder
+from netmodels.zoo import UnitModel, build_model
+from splitbase import ModelError
 
 
 NAMES = ("split", "sparsity", "compression_ratio", "method", "channel")
@@ -64,7 +70,8 @@ class SearchGrid:
         return np.array([not r for r in self.reasons], dtype=bool)
 
     def excluded(self) -> Counter:
-        """How many points each kind of reason took out (memory, latency, energy, throughput)."""
+        """How many points each kind of reason took out (not buildable, memory, latency, energy,
+        throughput)."""
         return Counter(_reason_kind(r) for r in self.reasons if r)
 
     def choice(self, row: int) -> dict[str, Any]:
@@ -110,40 +117,55 @@ class SearchGrid:
 
 
 def _reason_kind(reason: str) -> str:
-    """A reason's kind: the broken limit (latency, energy, throughput) or "memory"."""
+    """A reason's kind: "not buildable", the broken limit (latency, energy, throughput) or "memory"."""
+    if reason.startswith(NOT_BUILDABLE):
+        return NOT_BUILDABLE
     first = reason.split()[0]
     return first if first in ("latency", "energy", "throughput") else "memory"
 
 
-def _codec(method: str, ratio: float, channel) -> CodecChoice:
-    """The analytic model's stand-in for a method's encoder: a learned encoder at the ratio,
-    sending the channel's bits per value (real values on an analog channel)."""
-    if method == "none":
-        return CodecChoice("none")
-    bits = None if channel.channel_class.unit == "real" else getattr(channel, "bits", 32)
-    return CodecChoice("learned", ratio=float(ratio), bits=bits)
+NOT_BUILDABLE = "not buildable"
+
+
+def _codec(resolved: ResolvedSearch, model: UnitModel, choice: dict[str, Any]) -> tuple[CodecChoice, str]:
+    """The analytic model's encoder at a point, and why its method cannot build it ("" when it
+    can). A method that sizes its encoder (netmodels.candidate.size) is priced as sized; any
+    other is a generic learned encoder at the ratio, sending the channel's bits per value (real
+    values on an analog channel)."""
+    if choice["method"] == "none":
+        return CodecChoice("none"), ""
+    channel = resolved.channels[choice["channel"]]
+    analog = channel.channel_class.unit == "real"
+    k = resolved.split_index(choice["split"])
+    try:
+        size = size_encoder(candidate_spec(resolved, choice), model, resolved.profile.feature_shapes[k + 1])
+    except ModelError as exc:
+        size, reason = None, f"{NOT_BUILDABLE}: {exc}"
+    else:
+        reason = ""
+    bits = None if analog else size.bits_per_element if size else getattr(channel, "bits", 32)
+    return CodecChoice("learned", ratio=float(choice["compression_ratio"]), bits=bits, size=size), reason
 
 
 def search_grid(resolved: ResolvedSearch) -> SearchGrid:
     """The study's grid, every point priced analytically (milliseconds) and checked against the
-    analytic constraints; the points that break one are kept with their reason."""
+    analytic constraints; the points its method cannot build or that break a constraint are
+    kept with their reason."""
     values = space_choices(resolved)
     values.update(split=sorted(values["split"], key=resolved.split_index), sparsity=sorted(values["sparsity"]),
                   compression_ratio=sorted(values["compression_ratio"]))
     positions = np.array(list(itertools.product(*(range(len(values[n])) for n in NAMES))), dtype=np.int64)
     choices = [{n: values[n][p] for n, p in zip(NAMES, row)} for row in positions]
-    codecs = {}
-    for c in choices:
-        codecs.setdefault((c["method"], c["compression_ratio"], c["channel"]),
-                          _codec(c["method"], c["compression_ratio"], resolved.channels[c["channel"]]))
-    order = list(codecs)
+    # the model's structure only (split names, where methods apply), as the profile was built
+    model = build_model(resolved.study.model)
+    codecs = [_codec(resolved, model, c) for c in choices]
+    distinct = list(dict.fromkeys(codec for codec, _ in codecs))
     points = DesignPoints(split=np.array([resolved.split_index(c["split"]) for c in choices], dtype=np.int64),
                           sparsity=np.array([float(c["sparsity"]) for c in choices]),
-                          codec=np.array([order.index((c["method"], c["compression_ratio"], c["channel"]))
-                                          for c in choices], dtype=np.int64),
-                          codecs=tuple(codecs.values()))
+                          codec=np.array([distinct.index(codec) for codec, _ in codecs], dtype=np.int64),
+                          codecs=tuple(distinct))
     priced = price_points(resolved.profile, points, resolved.hardware)
     limits = resolved.study.constraints
-    reasons = tuple(analytic_violation({name: priced[name][i] for name in priced}, limits)
-                    for i in range(len(choices)))
+    reasons = tuple(unbuildable or analytic_violation({name: priced[name][i] for name in priced}, limits)
+                    for i, (_, unbuildable) in enumerate(codecs))
     return SearchGrid(values, positions, tuple(candidate_key(c) for c in choices), reasons)

@@ -30,8 +30,8 @@ SUMMARY_FILE = "search.json"
 class GridSummary:
     """study_sha256: of the study file's bytes; splits: the space's split points as the study
     names them (unit names or indices) in depth order; points: the grid's candidates; allowed:
-    those the analytic pre-filter kept; excluded: the points it took out, by broken limit
-    (memory, latency, energy, throughput), most first."""
+    those the analytic pre-filter kept; excluded: the points it took out, by reason (not
+    buildable, or the broken limit: memory, latency, energy, throughput), most first."""
 
     study_sha256: str
     splits: list[str | int]

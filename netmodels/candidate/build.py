@@ -91,10 +91,7 @@ def build_candidate(spec: CandidateSpec, *, input_shape: tuple[int, int, int], n
     k = model.split_index(spec.split)
     _check_graph_split(spec, model, k)
     unpruned_shape = feature_shape_at(model, k)
-    reason = method.applies_to(model, k, feature_shape=unpruned_shape)
-    if reason is not None:
-        raise ModelError(f"method {spec.method!r} does not apply at split {model.split_name(k)!r} of "
-                         f"{spec.model}: {reason}")
+    check_applies(spec, method, model, k, unpruned_shape)
     deployed, pruning, removed = prune_at_build(spec, method, model, k, prune_options)
     channel = spec.channel.build()
     head, tail, parts = method.build_split(deployed, k, compression_ratio=spec.compression_ratio, channel=channel,
@@ -109,6 +106,15 @@ def build_candidate(spec: CandidateSpec, *, input_shape: tuple[int, int, int], n
                                 feature_shape=shape, pruned_channels=removed)
     return Candidate(spec, module, profile, method, options, parts, pruning,
                      unit_names=model.unit_names, input_shape=tuple(input_shape), num_classes=num_classes)
+
+
+def check_applies(spec: CandidateSpec, method: Method, model: UnitModel, k: int, feature_shape: tuple[int, ...]) -> None:
+    """ModelError, with the method's reason, if `method` cannot run at split `k` of `model`
+    (whose feature there has `feature_shape`)."""
+    reason = method.applies_to(model, k, feature_shape=feature_shape)
+    if reason is not None:
+        raise ModelError(f"method {spec.method!r} does not apply at split {model.split_name(k)!r} of "
+                         f"{spec.model}: {reason}")
 
 
 def _check_graph_split(spec: CandidateSpec, model: UnitModel, k: int) -> None:

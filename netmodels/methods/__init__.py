@@ -22,6 +22,7 @@ from netmodels.methods import edgehost  # noqa: F401
 from netmodels.methods.base import (
     METHODS,
     PARTS,
+    EncoderSize,
     FeatureMethod,
     Method,
     MethodParts,
@@ -31,5 +32,5 @@ from netmodels.methods.base import (
     get_method,
 )
 
-__all__ = ["METHODS", "PARTS", "FeatureMethod", "Method", "MethodParts", "NoOptions", "Stage", "feature_shape_at",
+__all__ = ["METHODS", "PARTS", "EncoderSize", "FeatureMethod", "Method", "MethodParts", "NoOptions", "Stage", "feature_shape_at",
            "get_method"]

@@ -17,6 +17,10 @@ Every hook a method may implement is declared here with its default. build_candi
    after the pruning stages, each by the one training loop on the candidate's SplitModel,
    training the parameters of the named parts only.
 
+One hook is analytic and runs before any build: `size_encoder(feature_shape, ...)` (after
+`parse_options`) sizes the encoder that `build_split` would add, without building it, for the
+search's grid pre-filter (netmodels.candidate.size); it raises the ModelError the build would.
+
 A new method is one file (its class, `name` given once as a class attribute, registered with
 `@METHODS.register()`) plus its import line in netmodels/methods/__init__.py.
 """
@@ -87,6 +91,19 @@ class MethodParts:
 
 
 @dataclass(frozen=True)
+class EncoderSize:
+    """The device side of a method's encoder, sized from its geometry without building it (one
+    frame): `sent_values` values of `bits_per_element` bits each, `weights` parameters (elements)
+    and `macs` MACs, counted as the one MAC counter (netmodels.profiling) counts the built
+    encoder; tests/netmodels/candidate/test_size.py holds the two equal for every method."""
+
+    sent_values: int
+    bits_per_element: int
+    weights: int
+    macs: int
+
+
+@dataclass(frozen=True)
 class NoOptions:
     """A method without options."""
 
@@ -128,6 +145,13 @@ class Method(ABC):
     def stages(self, options: Any) -> tuple[Stage, ...]:
         """Training stages run in order after the base model (step 1, the cached baseline)."""
         return ()
+
+    def size_encoder(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None, channel: Channel,
+                     raw_bits_per_element: int, options: Any) -> EncoderSize | None:
+        """The encoder `build_split` would add after a feature of `feature_shape` (the pruned
+        one), sized analytically; None when the method does not say (the cost model's generic
+        learned encoder stands in). ModelError exactly where the build would raise one."""
+        return None
 
 
 class FeatureMethod(Method):

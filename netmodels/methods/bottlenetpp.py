@@ -21,11 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netmodels.channels import Channel
-from netmodels.methods.base import METHODS, FeatureMethod, MethodParts, Stage, feature_shape_at
+from netmodels.methods.base import METHODS, EncoderSize, FeatureMethod, MethodParts, Stage, feature_shape_at
 from netmodels.methods.parts.layers import (
+    BottleneckPlan,
     ConvEncoder,
     DeconvDecoder,
     auto_stride,
+    conv_encoder_size,
     plan_bottleneck,
     state_normalisation,
 )
@@ -76,17 +78,28 @@ class BottleNetPP(ConvCodingMethod):
     description = "BottleNet++: conv encoder + channel layer + deconv decoder, 3-step training (paper 000)"
     Options = BottleNetPPOptions
 
-    def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
-              channel: Channel, raw_bits_per_element: int, options: BottleNetPPOptions) -> MethodParts:
+    def _plan(self, feature_shape: tuple[int, ...], compression_ratio: float | None, channel: Channel,
+              raw_bits_per_element: int, options: BottleNetPPOptions) -> tuple[BottleneckPlan, int, bool]:
+        """The encoder's geometry, the bits per sent value and whether it takes the channel state."""
         ratio = require_ratio(self.name, compression_ratio)
         bits = channel.bits_per_element(FLOAT32_BITS)
         stride = options.stride if options.stride is not None else auto_stride(feature_shape)
         plan = plan_bottleneck(feature_shape, ratio=ratio, bits_per_element=bits,
                                raw_bits_per_element=raw_bits_per_element, stride=stride)
         state_input = channel.noisy if options.channel_state_input is None else options.channel_state_input
+        return plan, bits, state_input
+
+    def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
+              channel: Channel, raw_bits_per_element: int, options: BottleNetPPOptions) -> MethodParts:
+        plan, bits, state_input = self._plan(feature_shape, compression_ratio, channel, raw_bits_per_element, options)
         offset, scale = state_normalisation(channel)
         encoder = ConvEncoder(plan, state_input=state_input, state_offset=offset, state_scale=scale)
         return MethodParts(encoder, DeconvDecoder(plan), plan.sent_shape, bits)
+
+    def size_encoder(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None, channel: Channel,
+                     raw_bits_per_element: int, options: BottleNetPPOptions) -> EncoderSize:
+        plan, bits, state_input = self._plan(feature_shape, compression_ratio, channel, raw_bits_per_element, options)
+        return conv_encoder_size(plan, bits, state_input=state_input)
 
     def stages(self, options: BottleNetPPOptions) -> tuple[Stage, ...]:
         codec = Stage("codec", ("encoder", "decoder"),

@@ -44,7 +44,7 @@ from torch import Tensor, nn
 
 from netmodels.channels import Channel
 from netmodels.codecs.quantize import check_bits
-from netmodels.methods.base import METHODS, FeatureMethod, MethodParts, Stage
+from netmodels.methods.base import METHODS, EncoderSize, FeatureMethod, MethodParts, Stage
 from netmodels.methods.bottlenetpp import require_ratio
 from netmodels.methods.parts.layers import BottleneckPlan
 from netmodels.zoo import FLOAT32_BITS, UnitModel
@@ -215,21 +215,44 @@ class ThreeStep(FeatureMethod):
                    feature_shape: tuple[int, ...] | None = None) -> str | None:
         return fc_encoding_reason(model, split, feature_shape)
 
-    def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
-              channel: Channel, raw_bits_per_element: int, options: ThreeStepOptions) -> MethodParts:
+    def _plan(self, feature_shape: tuple[int, ...], compression_ratio: float | None, channel: Channel,
+              options: ThreeStepOptions) -> tuple[EncodingPlan, int, int | None]:
+        """The encoder's geometry, the bits per sent value and the codebook's bits (None: JSCC,
+        no codebook)."""
         ratio = require_ratio(self.name, compression_ratio)
         if channel.noisy:
             if options.bits is not None:
                 raise ModelError("method 'threestep': option bits is for learned source coding on channel 'none'; "
                                  "on a noisy channel (JSCC) the channel's own bits apply")
-            bits, quantizer = channel.bits_per_element(FLOAT32_BITS), None
+            bits, codebook_bits = channel.bits_per_element(FLOAT32_BITS), None
         else:
-            bits = DEFAULT_SOURCE_BITS if options.bits is None else options.bits
-            quantizer = CodebookQuantizer(bits, temperature=options.temperature)
+            bits = codebook_bits = DEFAULT_SOURCE_BITS if options.bits is None else options.bits
         plan = plan_encoding(feature_shape, ratio=ratio, bits_per_element=bits,
                              reduced_channels=options.reduced_channels, stride=options.stride,
                              max_fc_params=options.max_fc_params)
+        return plan, bits, codebook_bits
+
+    def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
+              channel: Channel, raw_bits_per_element: int, options: ThreeStepOptions) -> MethodParts:
+        plan, bits, codebook_bits = self._plan(feature_shape, compression_ratio, channel, options)
+        quantizer = None if codebook_bits is None else CodebookQuantizer(codebook_bits, temperature=options.temperature)
         return MethodParts(FCEncoder(plan, quantizer=quantizer), FCDecoder(plan), (plan.values,), bits)
+
+    def size_encoder(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None, channel: Channel,
+                     raw_bits_per_element: int, options: ThreeStepOptions) -> EncoderSize:
+        """[C C1 s^2 conv + 2 C1 batch-norm weights, one MAC per conv weight per output position]
+        + the FC's inputs x D weights and MACs + D biases [+ the 2^bits codebook]."""
+        plan, bits, codebook_bits = self._plan(feature_shape, compression_ratio, channel, options)
+        conv_weights = conv_macs = 0
+        if plan.conv is not None:
+            conv = plan.conv
+            conv_weights = conv.channels * conv.sent_channels * conv.stride**2
+            conv_macs = conv_weights * conv.sent_shape[1] * conv.sent_shape[2]
+            conv_weights += 2 * conv.sent_channels
+        fc_weights = plan.fc_inputs * plan.values
+        codebook = 0 if codebook_bits is None else 1 << codebook_bits
+        return EncoderSize(sent_values=plan.values, bits_per_element=bits,
+                           weights=conv_weights + fc_weights + plan.values + codebook, macs=conv_macs + fc_weights)
 
     def stages(self, options: ThreeStepOptions) -> tuple[Stage, ...]:
         codec = Stage("codec", ("encoder", "decoder"),

@@ -1,7 +1,8 @@
 """Bottleneck layers shared by the methods and their geometry.
 
-Their MACs are not computed here: the candidate's profile traces the built layers
-(netmodels.profiling), the one MAC counter.
+A built candidate's MACs come from tracing its layers (netmodels.profiling, the one MAC counter);
+`conv_encoder_size` sizes a ConvEncoder from its plan alone, for the search's pre-filter, and
+tests/netmodels/candidate/test_size.py holds it equal to the traced count.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from netmodels.channels import Channel
+from netmodels.methods.base import EncoderSize
 from splitbase import ModelError
 
 
@@ -104,6 +106,15 @@ class ConvEncoder(nn.Module):
 
     def extra_repr(self) -> str:
         return f"state_input={self.state_input}, state_offset={self.state_offset:g}, state_scale={self.state_scale:g}"
+
+
+def conv_encoder_size(plan: BottleneckPlan, bits_per_element: int, *, state_input: bool = False) -> EncoderSize:
+    """The ConvEncoder of `plan`, sized: C' H' W' values sent; (C [+ 1]) C' s^2 conv weights and
+    2 C' batch-norm ones; one MAC per conv weight per output position."""
+    sent_channels, height, width = plan.sent_shape
+    conv_weights = (plan.channels + int(state_input)) * sent_channels * plan.stride**2
+    return EncoderSize(sent_values=sent_channels * height * width, bits_per_element=bits_per_element,
+                       weights=conv_weights + 2 * sent_channels, macs=conv_weights * height * width)
 
 
 class DeconvDecoder(nn.Module):

@@ -12,6 +12,7 @@ from explorer.cost.workload import workload
 from explorer.profile.bits import BitWidths
 from explorer.profile.table import profile_model
 from hwmodels import load_preset
+from netmodels.methods import EncoderSize
 from netmodels.zoo import UnitModel
 
 
@@ -100,6 +101,22 @@ def test_memory_check_names_the_reason(profile):
                                                         codecs=(CodecChoice("none"),))), pi)
     assert list(cost["feasible"]) == [True, False]
     assert cost["infeasible_reason"][0] == "" and "does not fit" in cost["infeasible_reason"][1]
+
+
+def test_a_sized_encoder_replaces_the_generic_one_and_its_weights_count_in_memory(profile):
+    """A codec choice sized by its method: its values, MACs and weights are priced, and the
+    weights join the head's in the memory check (the generic encoder's are not counted)."""
+    ram = 1e5 / 0.335  # 100 kB usable: 20 x the head's ~3 kB fits, 20 x 10 kB more of encoder weights does not
+    pi = Hardware("pi", load_preset("raspberry-pi-3", overrides={"ram_byte": ram}), "wifi",
+                  load_preset("wifi-80211bgn-004"), "server", load_preset("rtx-2080ti"))
+    generic = CodecChoice("learned", ratio=8, bits=4)
+    sized = CodecChoice("learned", ratio=8, bits=4, size=EncoderSize(sent_values=10, bits_per_element=4,
+                                                                       weights=5000, macs=1234))
+    grid = DesignPoints.product(splits=[1], sparsities=[0], codecs=(generic, sized))
+    cost = price_points(profile, grid, pi)
+    # generic: 256 elements x 16 bits / (ratio 8 x 4 bits) = 128 values, each 4 channels x 2 x 2 MACs
+    assert list(cost["encoder_macs"]) == [128 * 4 * 4, 1234] and list(cost["sent_bits"]) == [128 * 4, 10 * 4]
+    assert list(cost["feasible"]) == [True, False] and "does not fit" in cost["infeasible_reason"][1]
 
 
 def test_vectorised_equals_a_loop_over_points(profile, hardware):

@@ -11,7 +11,9 @@ import pytest
 from explorer.cli import main
 from explorer.search.oracle import COLUMNS
 from explorer.search.space import candidate_key, search_grid
-from explorer.studies.search import resolve_search, space_choices
+from explorer.studies.search import candidate_spec, resolve_search, space_choices
+from netmodels.candidate import build_candidate
+from splitbase import ModelError
 from tests.explorer.search.search_cases import ROOT, STUDY, trained, trials, write
 
 
@@ -32,6 +34,22 @@ def test_the_grid_is_ordered_numeric_and_keyed_like_the_sampled_choice(tmp_path)
     dists = grid.distributions()
     assert isinstance(dists["split_pos"], optuna.distributions.IntDistribution)
     assert isinstance(dists["method"], optuna.distributions.CategoricalDistribution)
+
+
+def test_points_their_method_cannot_build_leave_the_grid_with_the_builds_reason(tmp_path):
+    """The pre-filter sizes each encoder as its method builds it: a three-step FC that would
+    output more values than it takes in is out of the grid, counted as not buildable, with the
+    error the build raises; the same points with BottleNet++ stay."""
+    space = {**STUDY["space"], "method": ["bottlenetpp", "threestep"], "compression_ratio": [2, 16]}
+    resolved = resolve_search(write(tmp_path, {**STUDY, "space": space}))
+    grid = search_grid(resolved)
+    out = [row for row in range(len(grid)) if grid.reasons[row]]
+    assert grid.excluded() == {"not buildable": 4} == {"not buildable": len(out)}
+    assert all(grid.choice(row)["method"] == "threestep" and grid.choice(row)["compression_ratio"] == 2 for row in out)
+    for row in out:
+        with pytest.raises(ModelError) as built:
+            build_candidate(candidate_spec(resolved, grid.choice(row)), input_shape=(1, 32, 32), num_classes=4)
+        assert grid.reasons[row] == f"not buildable: {built.value}"
 
 
 def test_nearest_moves_to_the_closest_untaken_allowed_point(tmp_path):
