@@ -252,8 +252,11 @@ def _goals(summary, resolved: ResolvedSearch, allowed: int, wall: float) -> None
     best = single["median_evaluations_to_95"].idxmin()
     print(_verdict(f"default sampler ({default}) to 95 % in <= 15 % of the grid's evaluations",
                    by.loc[default, "median_evaluations_to_95"], GOAL_FRACTION * allowed, "evaluations"))
-    print(f"best single-budget sampler: {best} ({by.loc[best, 'median_evaluations_to_95']:g} evaluations, median)"
-          + ("" if best == default else f"; the default is {default}: explorer/search/samplers.py AUTO_CHOICE"))
+    if not np.isfinite(single.loc[best, "median_evaluations_to_95"]):
+        print("best single-budget sampler: none; no sampler's median seed reaches 95 % within the budget")
+    else:
+        print(f"best single-budget sampler: {best} ({by.loc[best, 'median_evaluations_to_95']:g} evaluations, median)"
+              + ("" if best == default else f"; the default is {default}: explorer/search/samplers.py AUTO_CHOICE"))
     name = next(name for name in by.index if name.startswith("halving"))
     print(_verdict(f"{name} to 95 % in <= 10 % of the grid's training seconds",
                    by.loc[name, "fraction_of_grid_seconds"], HALVING_GOAL_FRACTION, "of the grid's seconds"))

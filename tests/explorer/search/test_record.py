@@ -80,7 +80,7 @@ def test_every_sampler_is_optunas_own():
     choices = {"split": ["a", "b"], "sparsity": [0.0]}
     for name in SAMPLERS:
         assert isinstance(make_sampler(name, choices, trials=12, seed=0), optuna.samplers.BaseSampler)
-    assert sampler_name("auto", 2) == "nsga2" and sampler_name("auto", 1) == "tpe"
+    assert sampler_name("auto", 2) == "random" and sampler_name("auto", 1) == "tpe"
     gp = make_sampler("gp", choices, trials=12, seed=0)
     assert all(getattr(gp, name) == value for name, value in GP_ACQUISITION.items())
     with pytest.raises(StudyError, match="unknown sampler 'cma'"):
