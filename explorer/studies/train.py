@@ -10,7 +10,20 @@
          compression_ratio: [32, 64, 128], channel: {kind: awgn, psnr_db: 20, train_range: [10, 25]},
          channel_states: [10, 15, 20, 25]}
 
-Each candidate group expands to split x compression_ratio x sparsity. `resolve_train_study`
+Each candidate group expands to split x compression_ratio x sparsity. `source` names the paper
+(a key of explorer.analysis.papers) and `paper` lists its claims, each computed from
+candidates.csv for the report's "Beside the paper" table (explorer.train.paper):
+
+    source: matsubara2022bottlefit
+    paper:
+      - what: "two-stage recipe over the best baseline, points (Table II, 3 channels)"
+        kind: gap                           # 100 x (accuracy of `rows` - the best of `than`), per split
+        value: [4.1, 5.7]                   # the paper's number, or its range
+        rows: [{method: bottlefit, options: {channels: 3}}]
+        than: [{method: bottlefit, options: {channels: 3, training: kd}}]
+      - {what: "...", kind: drop, value: 0.6, rows: [{method: bottlefit}]}   # smallest accuracy drop
+
+`resolve_train_study`
 checks everything (the candidates are built untrained by explorer.train.run before training);
 explorer.train.run runs it.
 """
@@ -19,7 +32,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from explorer.studies.common import (
     DatasetSpec,
@@ -53,6 +66,46 @@ class CandidateGroup:
 
 
 @dataclass(frozen=True)
+class RowFilter:
+    """candidates.csv rows of `method` (any when None) at `split` (any when None) whose options
+    are exactly `options` (None: any options)."""
+
+    method: str | None = None
+    split: str | None = None
+    options: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class PaperClaim:
+    """A published claim and how to compute ours from candidates.csv (explorer.train.paper).
+
+    kind `drop`: the smallest accuracy drop (points) among `rows`; agrees when at most the
+    paper's value + `tolerance` points. kind `gap`: per split, 100 x (accuracy of each row of
+    `rows` - that of a row of `than` at the same split with the same `same_options`: the one
+    whose `nearest` column is closest, or the most accurate without `nearest`); agrees when
+    every gap is within the paper's range [low, high] (a number: low = high) widened by
+    `tolerance` points."""
+
+    what: str
+    kind: Literal["drop", "gap"]
+    value: float | list[float]
+    rows: list[RowFilter]
+    than: list[RowFilter] = field(default_factory=list)
+    nearest: str | None = None
+    same_options: list[str] = field(default_factory=list)
+    tolerance: float = 1.0
+
+    def check(self, path: str) -> None:
+        low_high = self.value if isinstance(self.value, list) else [self.value]
+        if not 1 <= len(low_high) <= 2 or sorted(low_high) != list(low_high):
+            raise StudyError(f"{path}.value: a number or [low, high], got {self.value!r}")
+        if (self.kind == "gap") != bool(self.than):
+            raise StudyError(f"{path}.than: {'needed by' if self.kind == 'gap' else 'not taken by'} kind {self.kind!r}")
+        if not self.rows:
+            raise StudyError(f"{path}.rows: at least one filter")
+
+
+@dataclass(frozen=True)
 class TrainStudy:
     name: str
     dataset: DatasetSpec
@@ -62,9 +115,13 @@ class TrainStudy:
     candidates: list[CandidateGroup] = field(default_factory=list)
     description: str = ""
     output: str | None = None
+    source: str = ""
+    paper: list[PaperClaim] = field(default_factory=list)
 
     def check(self, path: str) -> None:
         check_name(self.name)
+        if self.paper and not self.source:
+            raise StudyError("source: the paper whose claims `paper` lists (a key of explorer.analysis.papers)")
         check_dataset(self.dataset.name, "dataset.name")
         for i, model in enumerate(self.models):
             check_model(model, f"models[{i}]")

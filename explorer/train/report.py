@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from explorer.analysis.markdown import frame_table, run_header, train_budget
-from explorer.analysis.papers import references
+from explorer.analysis.markdown import frame_table, run_header, table, train_budget
+from explorer.analysis.papers import cite, references
 from explorer.studies.train import ResolvedTrainStudy
+from explorer.train.paper import claims_table, compare_claims
 from splitbase.files import write_text
 
 CANDIDATE_COLUMNS = ("candidate", "method", "options", "split", "sparsity", "head_macs", "channel",
@@ -17,6 +18,18 @@ CANDIDATE_COLUMNS = ("candidate", "method", "options", "split", "sparsity", "hea
 
 def _shown(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).fillna("")
+
+
+def _beside_the_paper(resolved: ResolvedTrainStudy, candidates: pd.DataFrame) -> list[str]:
+    """The study's claims of its paper beside ours (explorer.train.paper), from `candidates`."""
+    study = resolved.study
+    if not study.paper:
+        return []
+    results = compare_claims(study.paper, candidates, complete=len(candidates) == len(resolved.specs))
+    return ["", "## Beside the paper", "", f"Paper: {cite(study.source)}", "",
+            "Each claim as the paper states it (its data set and budget) and ours from candidates.csv "
+            "(this study's data set and budget, above), in accuracy points; `agrees` within the claim's "
+            "tolerance.", "", *table(["what", "paper", "ours", "agrees"], claims_table(results))]
 
 
 def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
@@ -43,6 +56,7 @@ def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
                   "head alone, `encoder_macs` the encoder after it; "
                   "`accuracy_drop_points`: base model accuracy minus the candidate's, in points.",
                   "", *frame_table(_shown(shown))]
+        lines += _beside_the_paper(resolved, candidates)
     if (out / "channel_accuracy.csv").exists():
         states = pd.read_csv(out / "channel_accuracy.csv")
         table = states.pivot(index="candidate", columns="state", values="accuracy").reset_index()

@@ -1,0 +1,113 @@
+"""A retraining study's claims of its paper computed from candidates.csv: the report's "Beside the
+paper" table (the claims' kinds: explorer.studies.train.PaperClaim).
+
+Accuracies are fractions in candidates.csv and points (x 100) here. A claim whose rows are not
+all in the CSV yet (a study still running over several device calls) is "not measured yet".
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+from explorer.studies.train import PaperClaim, RowFilter
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """One claim beside ours: `ours` as shown (per split), `agrees` (None: not measured yet)."""
+
+    what: str
+    paper: str
+    ours: str
+    agrees: bool | None
+
+
+def _options(frame: pd.DataFrame) -> pd.Series:
+    """Each row's options as a dict (candidates.csv holds them as JSON)."""
+    return frame["options"].map(lambda text: json.loads(text) if isinstance(text, str) and text else {})
+
+
+def _matches(frame: pd.DataFrame, filters: list[RowFilter]) -> pd.Series:
+    """Rows matching any of `filters`."""
+    options = _options(frame)
+    hit = pd.Series(False, index=frame.index)
+    for f in filters:
+        one = pd.Series(True, index=frame.index)
+        if f.method is not None:
+            one &= frame["method"] == f.method
+        if f.split is not None:
+            one &= frame["split"].astype(str) == str(f.split)
+        if f.options is not None:
+            one &= options.map(lambda o, wanted=dict(f.options): o == wanted)
+        hit |= one
+    return hit
+
+
+def _range(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return f"{low:.2f}" if abs(high - low) < 5e-3 else f"{low:.2f} to {high:.2f}"
+
+
+def _paper(claim: PaperClaim) -> str:
+    value = claim.value if isinstance(claim.value, list) else [claim.value]
+    return _range([float(v) for v in value])
+
+
+def _drop(claim: PaperClaim, rows: pd.DataFrame) -> tuple[str, bool]:
+    by_split = rows.groupby("split", sort=False)["accuracy_drop_points"].min()
+    shown = "; ".join(f"{split}: {drop:.2f}" for split, drop in by_split.items())
+    value = claim.value if not isinstance(claim.value, list) else claim.value[-1]
+    return shown, bool(by_split.min() <= float(value) + claim.tolerance)
+
+
+def _gaps(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> dict[str, list[float]]:
+    """split -> the gaps (points) of its rows over their partner rows of `than`."""
+    gaps: dict[str, list[float]] = {}
+    than_options, row_options = _options(than), _options(rows)
+    for index, row in rows.iterrows():
+        same = than_options.map(lambda o: all(o.get(k) == row_options[index].get(k) for k in claim.same_options))
+        partners = than[(than["split"].astype(str) == str(row["split"])) & same]
+        if partners.empty:
+            continue
+        if claim.nearest is not None:
+            partner = partners.loc[(partners[claim.nearest] - row[claim.nearest]).abs().idxmin()]
+        else:
+            partner = partners.loc[partners["accuracy"].idxmax()]
+        gaps.setdefault(str(row["split"]), []).append(100.0 * (row["accuracy"] - partner["accuracy"]))
+    return gaps
+
+
+def _gap(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[str, bool | None]:
+    gaps = _gaps(claim, rows, than)
+    if not gaps:
+        return "no pair of rows at one split", None
+    value = claim.value if isinstance(claim.value, list) else [claim.value, claim.value]
+    low, high = float(value[0]) - claim.tolerance, float(value[-1]) + claim.tolerance
+    every = [g for split in gaps.values() for g in split]
+    return "; ".join(f"{split}: {_range(values)}" for split, values in gaps.items()), \
+        all(low <= g <= high for g in every)
+
+
+def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, complete: bool) -> list[ClaimResult]:
+    """Each claim beside ours, from candidates.csv (`complete`: every candidate has its row)."""
+    results = []
+    for claim in claims:
+        rows = candidates[_matches(candidates, claim.rows)]
+        than = candidates[_matches(candidates, claim.than)] if claim.than else rows.iloc[:0]
+        if rows.empty or (claim.than and than.empty):
+            results.append(ClaimResult(claim.what, _paper(claim), "not measured yet" if not complete
+                                       else "no candidate of the study matches", None))
+            continue
+        ours, agrees = _drop(claim, rows) if claim.kind == "drop" else _gap(claim, rows, than)
+        if not complete:
+            ours += " (partial: the study has not finished)"
+        results.append(ClaimResult(claim.what, _paper(claim), ours, agrees))
+    return results
+
+
+def claims_table(results: list[ClaimResult]) -> list[list[str]]:
+    """Rows of the report's table: what, paper, ours, agrees."""
+    verdict = {True: "yes", False: "**no**", None: "not yet"}
+    return [[r.what, r.paper, r.ours, verdict[r.agrees]] for r in results]

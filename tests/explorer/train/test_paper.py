@@ -1,0 +1,104 @@
+"""A retraining study's claims of its paper, computed from candidates.csv (explorer.train.paper)."""
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from explorer.studies.train import PaperClaim, resolve_train_study
+from explorer.train.paper import claims_table, compare_claims
+from explorer.cli import main
+from splitbase import StudyError
+from splitbase.schema import parse
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def row(split, method, options, accuracy, payload_bits=1000.0, drop=None):
+    return {"split": split, "method": method, "options": json.dumps(options), "accuracy": accuracy,
+            "payload_bits": payload_bits, "accuracy_drop_points": 100 * (0.95 - accuracy) if drop is None else drop}
+
+
+CANDIDATES = pd.DataFrame([
+    row("a", "bottlefit", {"channels": 3}, 0.94), row("b", "bottlefit", {"channels": 3}, 0.93),
+    row("a", "bottlefit", {"channels": 3, "training": "kd"}, 0.90),
+    row("a", "bottlefit", {"channels": 3, "training": "conventional"}, 0.91),
+    row("b", "bottlefit", {"channels": 3, "training": "kd"}, 0.92),
+    row("a", "bottlefit", {"channels": 6}, 0.945, 2000.0), row("a", "bottlefit", {"channels": 6, "training": "kd"}, 0.94),
+    row("a", "autoencoder", {}, 0.80, 1100.0), row("a", "autoencoder", {}, 0.70, 5000.0),
+])
+
+
+def claim(**fields):
+    return parse(PaperClaim, fields, "paper[0]", error=StudyError)
+
+
+def test_a_gap_is_taken_over_the_best_partner_at_the_same_split():
+    baselines = [{"method": "bottlefit", "options": {"channels": 3, "training": t}} for t in ("kd", "conventional")]
+    gap = claim(what="over the best baseline", kind="gap", value=[0.5, 3.0],
+                rows=[{"method": "bottlefit", "options": {"channels": 3}}], than=baselines)
+    (result,) = compare_claims([gap], CANDIDATES, complete=True)
+    assert result.ours == "a: 3.00; b: 1.00" and result.agrees and result.paper == "0.50 to 3.00"
+    assert claims_table([result]) == [["over the best baseline", "0.50 to 3.00", "a: 3.00; b: 1.00", "yes"]]
+
+
+def test_options_match_exactly_and_partners_can_share_options_or_the_nearest_size():
+    same = claim(what="by channels", kind="gap", value=1.0, same_options=["channels"], tolerance=0.1,
+                 rows=[{"method": "bottlefit", "options": {"channels": c}} for c in (3, 6)],
+                 than=[{"method": "bottlefit", "options": {"channels": c, "training": "kd"}} for c in (3, 6)])
+    near = claim(what="over the autoencoder", kind="gap", value=16.0, tolerance=5.0, nearest="payload_bits",
+                 rows=[{"method": "bottlefit", "split": "a", "options": {"channels": 3}}], than=[{"method": "autoencoder"}])
+    by_channels, by_size = compare_claims([same, near], CANDIDATES, complete=True)
+    assert by_channels.ours == "a: 0.50 to 4.00; b: 1.00" and by_channels.agrees is False
+    assert by_size.ours == "a: 14.00" and by_size.agrees  # the 1100-bit autoencoder, not the 5000-bit one
+
+
+def test_a_drop_claim_and_a_study_still_running():
+    drop = claim(what="smallest loss", kind="drop", value=0.6, tolerance=0.0, rows=[{"method": "bottlefit"}])
+    missing = claim(what="over nothing yet", kind="gap", value=1.0, rows=[{"method": "bottlefit"}],
+                    than=[{"method": "threestep"}])
+    done, waiting = compare_claims([drop, missing], CANDIDATES, complete=False)
+    assert done.ours == "a: 0.50; b: 2.00 (partial: the study has not finished)" and done.agrees
+    assert waiting.ours == "not measured yet" and waiting.agrees is None
+    assert compare_claims([missing], CANDIDATES, complete=True)[0].ours == "no candidate of the study matches"
+
+
+@pytest.mark.parametrize("fields, named", [
+    ({"kind": "gap", "value": 1.0, "rows": [{}]}, "paper[0].than"),
+    ({"kind": "drop", "value": 1.0, "rows": [{}], "than": [{}]}, "paper[0].than"),
+    ({"kind": "drop", "value": [2.0, 1.0], "rows": [{}]}, "paper[0].value"),
+    ({"kind": "drop", "value": 1.0, "rows": []}, "paper[0].rows"),
+])
+def test_a_malformed_claim_is_named(fields, named):
+    with pytest.raises(StudyError, match=named.replace("[", r"\[").replace("]", r"\]")):
+        claim(what="x", **fields)
+
+
+def test_claims_need_their_paper(tmp_path):
+    shipped = ROOT / "studies" / "bottlefit_resnet18_fmnist.yaml"
+    study = yaml.safe_load(shipped.read_text())
+    assert study["paper"] and resolve_train_study(shipped).study.paper
+    del study["source"]
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(study))
+    with pytest.raises(StudyError, match="source"):
+        resolve_train_study(path)
+
+
+def test_the_bottlefit_study_runs_end_to_end_on_synthetic_data_with_its_claims(tmp_path, capsys):
+    """The shipped study file, unchanged but for the data set (synthetic) and the budgets (one
+    step): every candidate trains and the report sets each claim beside ours."""
+    study = yaml.safe_load((ROOT / "studies" / "bottlefit_resnet18_fmnist.yaml").read_text())
+    tiny = {"steps": 1, "batch_size": 8, "device": "cpu"}
+    study.update(dataset={"name": "synthetic", "options": {"num_classes": 10, "shape": [1, 32, 32],
+                                                           "num_train": 16, "num_test": 16}},
+                 baseline=tiny, training=tiny)
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(study))
+    assert main(["train", str(path), "--output", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"),
+                 "--no-progress"]) == 0
+    report = (tmp_path / "out" / "REPORT.md").read_text()
+    beside = report[report.index("## Beside the paper"):]
+    assert "Matsubara" in beside and len(pd.read_csv(tmp_path / "out" / "candidates.csv")) == 46
+    assert all(c.what in beside for c in resolve_train_study(path).study.paper) and "not yet" not in beside
