@@ -116,15 +116,15 @@ class SearchGrid:
         return int(best[0] if len(best) == 1 else rng.choice(best))
 
 
+NOT_BUILDABLE = "not buildable"
+
+
 def _reason_kind(reason: str) -> str:
     """A reason's kind: "not buildable", the broken limit (latency, energy, throughput) or "memory"."""
     if reason.startswith(NOT_BUILDABLE):
         return NOT_BUILDABLE
     first = reason.split()[0]
     return first if first in ("latency", "energy", "throughput") else "memory"
-
-
-NOT_BUILDABLE = "not buildable"
 
 
 def _codec(resolved: ResolvedSearch, model: UnitModel, choice: dict[str, Any]) -> tuple[CodecChoice, str]:
@@ -159,10 +159,10 @@ def search_grid(resolved: ResolvedSearch) -> SearchGrid:
     # the model's structure only (split names, where methods apply), as the profile was built
     model = build_model(resolved.study.model)
     codecs = [_codec(resolved, model, c) for c in choices]
-    distinct = list(dict.fromkeys(codec for codec, _ in codecs))
+    distinct = {codec: i for i, codec in enumerate(dict.fromkeys(codec for codec, _ in codecs))}
     points = DesignPoints(split=np.array([resolved.split_index(c["split"]) for c in choices], dtype=np.int64),
                           sparsity=np.array([float(c["sparsity"]) for c in choices]),
-                          codec=np.array([distinct.index(codec) for codec, _ in codecs], dtype=np.int64),
+                          codec=np.array([distinct[codec] for codec, _ in codecs], dtype=np.int64),
                           codecs=tuple(distinct))
     priced = price_points(resolved.profile, points, resolved.hardware)
     limits = resolved.study.constraints
