@@ -95,9 +95,15 @@ class PaperClaim:
     same_options: list[str] = field(default_factory=list)
     tolerance: float = 1.0
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The paper's (low, high): a number is both."""
+        values = self.value if isinstance(self.value, list) else [self.value]
+        return float(values[0]), float(values[-1])
+
     def check(self, path: str) -> None:
-        low_high = self.value if isinstance(self.value, list) else [self.value]
-        if not 1 <= len(low_high) <= 2 or sorted(low_high) != list(low_high):
+        values = self.value if isinstance(self.value, list) else [self.value]
+        if not 1 <= len(values) <= 2 or sorted(values) != list(values):
             raise StudyError(f"{path}.value: a number or [low, high], got {self.value!r}")
         if (self.kind == "gap") != bool(self.than):
             raise StudyError(f"{path}.than: {'needed by' if self.kind == 'gap' else 'not taken by'} kind {self.kind!r}")

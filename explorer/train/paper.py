@@ -51,15 +51,13 @@ def _range(values: list[float]) -> str:
 
 
 def _paper(claim: PaperClaim) -> str:
-    value = claim.value if isinstance(claim.value, list) else [claim.value]
-    return _range([float(v) for v in value])
+    return _range(list(claim.bounds))
 
 
 def _drop(claim: PaperClaim, rows: pd.DataFrame) -> tuple[str, bool]:
     by_split = rows.groupby("split", sort=False)["accuracy_drop_points"].min()
     shown = "; ".join(f"{split}: {drop:.2f}" for split, drop in by_split.items())
-    value = claim.value if not isinstance(claim.value, list) else claim.value[-1]
-    return shown, bool(by_split.min() <= float(value) + claim.tolerance)
+    return shown, bool(by_split.min() <= claim.bounds[1] + claim.tolerance)
 
 
 def _gaps(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> dict[str, list[float]]:
@@ -83,8 +81,7 @@ def _gap(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[str
     gaps = _gaps(claim, rows, than)
     if not gaps:
         return "no pair of rows at one split", None
-    value = claim.value if isinstance(claim.value, list) else [claim.value, claim.value]
-    low, high = float(value[0]) - claim.tolerance, float(value[-1]) + claim.tolerance
+    low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
     every = [g for split in gaps.values() for g in split]
     return "; ".join(f"{split}: {_range(values)}" for split, values in gaps.items()), \
         all(low <= g <= high for g in every)

@@ -46,7 +46,7 @@ from netmodels.channels import Channel
 from netmodels.codecs.quantize import check_bits
 from netmodels.methods.base import METHODS, EncoderSize, FeatureMethod, MethodParts, Stage
 from netmodels.methods.bottlenetpp import require_ratio
-from netmodels.methods.parts.layers import BottleneckPlan
+from netmodels.methods.parts.layers import BottleneckPlan, conv_encoder_size
 from netmodels.zoo import FLOAT32_BITS, UnitModel
 from splitbase import ModelError
 from splitbase.schema import Bounds, Positive, PositiveInt
@@ -240,19 +240,15 @@ class ThreeStep(FeatureMethod):
 
     def size_encoder(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None, channel: Channel,
                      raw_bits_per_element: int, options: ThreeStepOptions) -> EncoderSize:
-        """[C C1 s^2 conv + 2 C1 batch-norm weights, one MAC per conv weight per output position]
-        + the FC's inputs x D weights and MACs + D biases [+ the 2^bits codebook]."""
+        """[the conv step, sized as BottleNet++'s conv encoder (conv_encoder_size)] + the FC's
+        inputs x D weights and MACs + D biases [+ the 2^bits codebook]."""
         plan, bits, codebook_bits = self._plan(feature_shape, compression_ratio, channel, options)
-        conv_weights = conv_macs = 0
-        if plan.conv is not None:
-            conv = plan.conv
-            conv_weights = conv.channels * conv.sent_channels * conv.stride**2
-            conv_macs = conv_weights * conv.sent_shape[1] * conv.sent_shape[2]
-            conv_weights += 2 * conv.sent_channels
+        conv = conv_encoder_size(plan.conv, bits) if plan.conv is not None else None
         fc_weights = plan.fc_inputs * plan.values
         codebook = 0 if codebook_bits is None else 1 << codebook_bits
         return EncoderSize(sent_values=plan.values, bits_per_element=bits,
-                           weights=conv_weights + fc_weights + plan.values + codebook, macs=conv_macs + fc_weights)
+                           weights=(conv.weights if conv else 0) + fc_weights + plan.values + codebook,
+                           macs=(conv.macs if conv else 0) + fc_weights)
 
     def stages(self, options: ThreeStepOptions) -> tuple[Stage, ...]:
         codec = Stage("codec", ("encoder", "decoder"),
