@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from netmodels.data import ImageDataset, load_dataset, train_batches
 from netmodels.training.config import resolve_device, TrainConfig
-from netmodels.training.loop import train
+from netmodels.training.loop import cudnn_settings, train
 from netmodels.training.evaluate import autocast_context
 from netmodels.training.schedule import build_optimizer
 from netmodels.zoo import build_model
@@ -69,9 +69,7 @@ def raw_step_rate(data: ImageDataset, config: TrainConfig, *, steps: int, warmup
         loss.backward()
         optimizer.step()
 
-    flag = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = cuda or flag
-    try:
+    with cudnn_settings(device, config.deterministic):
         for _ in range(warmup):
             step()
         if cuda:
@@ -88,8 +86,6 @@ def raw_step_rate(data: ImageDataset, config: TrainConfig, *, steps: int, warmup
             for _ in range(steps):
                 step()
             seconds = time.perf_counter() - t0
-    finally:
-        torch.backends.cudnn.benchmark = flag
     return steps * config.batch_size / seconds
 
 

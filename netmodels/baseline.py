@@ -7,7 +7,7 @@ cache folder of splitbase.paths (--cache-dir, SPLIT_EXPLORER_CACHE, or ~/.cache/
     <stem>.pt    the UnitModel's state dict
     <stem>.json  metadata: model, data set and its fingerprint, shape, classes, the training
                  config and its fingerprint, test accuracy, loss history, wall time, device,
-                 torch version, date
+                 torch version, date, and `weights_digest` (`weights_digest` of the state dict)
 
 with stem = `<model>-<dataset>-<C>x<H>x<W>-<classes>c-<key>`, key a hash of all of that. Both
 files are written atomically, the JSON last: a JSON present means a complete entry. Training
@@ -18,6 +18,11 @@ rewrites the same entry.
 The data set enters the key through a fingerprint of its contents (BLAKE2 of the uint8 images
 and labels), so two different data sets of the same name (e.g. synthetic ones of other seeds)
 get separate baselines.
+
+The key says which base model a candidate should start from; `weights_digest` says which one it
+did. On CUDA two trainings of one key agree only where training is deterministic
+(TrainConfig.deterministic), so results that outlive a cache (a study resumed on a fresh
+machine) record the digest of the base model each row was trained from.
 """
 from __future__ import annotations
 
@@ -49,6 +54,22 @@ class Baseline:
     path: Path
     metadata: dict[str, Any]
     trained_now: bool
+
+    @property
+    def digest(self) -> str:
+        """`weights_digest` of the base model's weights (recorded when it was trained)."""
+        return self.metadata["weights_digest"]
+
+
+def weights_digest(state: dict[str, torch.Tensor]) -> str:
+    """16 hex digits of SHA-256 over a state dict's names, dtypes, shapes and bytes, in key order:
+    equal digests are bit-identical weights."""
+    digest = hashlib.sha256()
+    for name, tensor in state.items():
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def dataset_fingerprint(data: ImageDataset) -> str:
@@ -98,9 +119,11 @@ def get_baseline(
     if meta_path.exists() and weights.exists():
         try:
             metadata = json.loads(meta_path.read_text())
-            model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
         except UNREADABLE as exc:
             raise DataError(f"{weights}: cached baseline unreadable ({exc}); delete {stem}.* to retrain") from None
+        metadata.setdefault("weights_digest", weights_digest(state))  # entries cached before it was recorded
         return Baseline(model.eval(), metadata["test_accuracy"], metadata["wall_time_s"], weights, metadata, False)
     cache.mkdir(parents=True, exist_ok=True)
     run_config = replace(config, checkpoint_path=str(ckpt))
@@ -113,6 +136,7 @@ def get_baseline(
         "images_per_s": result.images_per_s, "steps": result.steps, "device": result.device,
         "device_name": torch.cuda.get_device_name() if result.device.startswith("cuda") else "cpu",
         "torch": torch.__version__, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "deterministic": config.deterministic, "weights_digest": weights_digest(model.state_dict()),
     }
     write_atomic(weights, lambda f: torch.save(model.state_dict(), f))
     write_atomic(meta_path, lambda f: f.write(json.dumps(metadata, indent=2).encode()))

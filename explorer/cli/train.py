@@ -34,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
     done = run_train_study(resolved, data_root=args.data_root, cache_dir=cache_dir(args.cache_dir),
                            progress=not args.no_progress, time_limit_s=args.time_limit)
     left = f"; {done.remaining} left: re-run the same command to go on" if done.remaining else ""
+    if done.rebased:
+        print(f"{done.rebased} finished candidates had been trained from another base model (another "
+              "cache or machine): trained again from this one")
     print(f"{len(resolved.study.models)} baselines, {len(resolved.specs)} candidates "
           f"({done.trained} trained now{left}) -> {done.output}")
     return 0

@@ -2,9 +2,12 @@
 
 Results: `baselines.csv` (one row per model), `candidates.csv` (one row per candidate: achieved
 compression, bits sent, head and encoder MACs, accuracy and its drop against the cached base
-model, and the `candidate_key` a later call resumes by), `channel_accuracy.csv`, REPORT.md and
-provenance.json. A study of many candidates runs over several calls (`--time-limit`): each call
-trains the candidates not yet written.
+model, the `baseline_digest` of that base model's weights, and the `candidate_key` a later call
+resumes by), `channel_accuracy.csv`, REPORT.md and provenance.json. A study of many candidates
+runs over several calls (`--time-limit`): each call trains the candidates not yet written, and
+trains again the rows another base model was trained from (a fresh cache trained it anew, and on
+CUDA without TrainConfig.deterministic that is another model), so every row of a study starts
+from one base model.
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ CANDIDATE_COLUMNS = ("candidate", "model", "method", "options", "split", "channe
                      "pruned_channels", "head_macs", "head_params", "requested_ratio", "compression_ratio",
                      "sent_shape", "payload_bits", "raw_feature_bits", "channel_uses", "encoder_macs",
                      "decoder_macs", "accuracy", "baseline_accuracy", "accuracy_drop_points", "wall_time_s",
-                     "candidate_key")
+                     "baseline_digest", "candidate_key")
 CHANNEL_COLUMNS = ("candidate", "state", "accuracy", "candidate_key", "candidate_state")
 
 
@@ -59,7 +62,7 @@ def candidate_row(index: int, spec: CandidateSpec, result: CandidateResult, base
         "encoder_macs": profile.encoder_macs, "decoder_macs": profile.decoder_macs,
         "accuracy": result.test_accuracy, "baseline_accuracy": base.test_accuracy,
         "accuracy_drop_points": 100 * (base.test_accuracy - result.test_accuracy),
-        "wall_time_s": result.wall_time_s,
+        "wall_time_s": result.wall_time_s, "baseline_digest": base.digest,
     }
 
 
@@ -79,6 +82,7 @@ def _baselines(resolved: ResolvedTrainStudy, data: ImageDataset, out: Path, *, c
         baselines[model] = base
         rows.append({"model": model, "dataset": data.name, "test_accuracy": base.test_accuracy,
                      "wall_time_s": base.wall_time_s, "trained_now": base.trained_now,
+                     "weights_digest": base.digest,
                      "epochs": resolved.baseline.epochs, "steps": resolved.baseline.steps})
     write_text(out / "baselines.csv", pd.DataFrame(rows).to_csv(index=False))
     return baselines
@@ -86,11 +90,13 @@ def _baselines(resolved: ResolvedTrainStudy, data: ImageDataset, out: Path, *, c
 
 @dataclass(frozen=True)
 class TrainRun:
-    """What one call of a retraining study did: the folder, candidates trained now and still left."""
+    """What one call of a retraining study did: the folder, candidates trained now and still left,
+    and the finished rows it found trained from another base model (trained again)."""
 
     output: Path
     trained: int
     remaining: int
+    rebased: int = 0
 
 
 def run_train_study(resolved: ResolvedTrainStudy, *, data_root: str | None = None, cache_dir: str | None = None,
@@ -111,7 +117,7 @@ def run_train_study(resolved: ResolvedTrainStudy, *, data_root: str | None = Non
     keys = [candidate_key(spec, states, resolved) for spec, states in resolved.specs]
     rows = ResultRows(out / "candidates.csv", "candidate_key", CANDIDATE_COLUMNS, order=keys)
     states_rows = ResultRows(out / "channel_accuracy.csv", "candidate_state", CHANNEL_COLUMNS)
-    _match_study(rows, states_rows, keys)
+    rebased = _match_study(rows, states_rows, keys, {m: b.digest for m, b in baselines.items()})
     trained = 0
     for index, ((spec, states), key) in enumerate(zip(resolved.specs, keys)):
         if key in rows:
@@ -129,20 +135,24 @@ def run_train_study(resolved: ResolvedTrainStudy, *, data_root: str | None = Non
     _write_provenance(resolved, out, provenance, trained=trained, remaining=remaining)
     if not remaining:
         write_report(resolved, out)
-    return TrainRun(out, trained, remaining)
+    return TrainRun(out, trained, remaining, rebased)
 
 
-def _match_study(rows: ResultRows, states_rows: ResultRows, keys: list[str]) -> None:
+def _match_study(rows: ResultRows, states_rows: ResultRows, keys: list[str], digests: dict[str, str]) -> int:
     """Drop the rows of candidates the study no longer lists (changed or removed since they ran)
-    and number the others by their place in the study now."""
+    and those trained from another base model than `digests` (model -> weights digest) names;
+    number the others by their place in the study now. Returns how many rows of listed candidates
+    were dropped for their base model."""
     index = {key: i for i, key in enumerate(keys)}
+    rebased = {key for key, row in rows.rows.items() if key in index and row["baseline_digest"] != digests[row["model"]]}
 
     def renumber(row: dict[str, str]) -> dict[str, Any] | None:
         key = row["candidate_key"]
-        return {**row, "candidate": index[key]} if key in index else None
+        return {**row, "candidate": index[key]} if key in index and key not in rebased else None
 
     rows.keep(renumber)
     states_rows.keep(renumber)
+    return len(rebased)
 
 
 def _write_provenance(resolved: ResolvedTrainStudy, out: Path, provenance: Provenance, *, trained: int,

@@ -21,7 +21,7 @@ DeviceName = Literal["auto", "cpu", "cuda"]
 # baselines and guards a resume, so a baseline trained on the GPU serves CPU runs and a resumed
 # run may log or checkpoint differently.
 RUNTIME_FIELDS = frozenset({
-    "device", "bf16", "channels_last", "compile", "eval_batch_size", "checkpoint_path",
+    "device", "bf16", "channels_last", "compile", "deterministic", "eval_batch_size", "checkpoint_path",
     "checkpoint_every_steps", "stop_after_steps",
 })
 
@@ -48,7 +48,13 @@ class TrainConfig:
     Execution: `device` "auto" takes CUDA when available. On CUDA only: bf16 autocast (`bf16`)
     and channels_last memory format (`channels_last`), both on unless switched off;
     `compile` wraps the module in torch.compile (off by default: compiling costs more than a
-    short retrain gains). `eval_batch_size`: batch of the test-set evaluation.
+    short retrain gains). `deterministic` (on by default) runs cuDNN's deterministic convolution
+    algorithms without autotuning, so the same GPU model, torch version, data and seed train
+    bit-identical weights: a base model trained again on a fresh machine is the one a resumed
+    study started from (cuDNN's autotuner picks algorithms by timing, and its fastest backward
+    kernels add with atomics in no fixed order). Off trades that for speed
+    (benchmarks/cuda_determinism.py measures both). `eval_batch_size`: batch of the test-set
+    evaluation.
 
     Checkpoints: with `checkpoint_path`, a checkpoint is written at every epoch end and every
     `checkpoint_every_steps` steps, and `train` resumes from the file when it exists.
@@ -76,6 +82,7 @@ class TrainConfig:
     bf16: bool = True
     channels_last: bool = True
     compile: bool = False
+    deterministic: bool = True
     eval_batch_size: int = 1024
     checkpoint_path: str | None = None
     checkpoint_every_steps: int | None = None

@@ -137,14 +137,16 @@ class _Run:
 
 
 @contextlib.contextmanager
-def _cudnn_autotune(device: torch.device) -> Iterator[None]:
-    """cuDNN benchmark mode on CUDA for the run (every step has one shape: autotune once)."""
-    flag = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = device.type == "cuda" or flag
+def cudnn_settings(device: torch.device, deterministic: bool) -> Iterator[None]:
+    """cuDNN for the run on CUDA: deterministic algorithms, or autotuned ones (every step has one
+    shape: autotune once). The process's flags are restored afterwards."""
+    flags = torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = not deterministic, deterministic
     try:
         yield
     finally:
-        torch.backends.cudnn.benchmark = flag
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = flags
 
 
 def _prepare(module: nn.Module, data: ImageDataset, config: TrainConfig, trainable: Trainable,
@@ -261,7 +263,7 @@ def train(
     forward = torch.compile(module) if config.compile else module
     t0 = time.perf_counter()
     with tqdm(total=run.total, initial=run.step, desc=desc, unit="step", disable=None if progress else True,
-              leave=leave, dynamic_ncols=True) as bar, _cudnn_autotune(device), training_modes(module, chosen):
+              leave=leave, dynamic_ncols=True) as bar, cudnn_settings(device, config.deterministic), training_modes(module, chosen):
         images = _steps(run, batches, forward, loss_fn, hooks, bar)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
