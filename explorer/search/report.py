@@ -66,16 +66,21 @@ def _counts(trials: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _reproducibility(trials: pd.DataFrame) -> list[str]:
+def _reproducibility(trials: pd.DataFrame, deterministic: bool) -> list[str]:
     """Which part of the numbers a second run would not repeat bit for bit."""
     gpus = sorted(set(trials["gpu_name"].dropna())) if "gpu_name" in trials else []
     if not gpus:
         return ["", "Trained on the CPU: a candidate retrained with the same seed and base model gives the same "
                     "accuracy bit for bit; the analytic costs are exact in any case."]
-    return ["", f"Trained on CUDA ({', '.join(gpus)}): not bit-reproducible there. cuDNN's convolution kernels "
-                "(autotuned algorithms, atomic adds in the backward pass) are not deterministic, so a candidate "
-                "retrained with the same seed and base model can reach another accuracy; how far is measured in "
-                "the README (Determinism on CUDA). The analytic costs (latency, energy, bits) are exact."]
+    if deterministic:
+        return ["", f"Trained on CUDA ({', '.join(gpus)}) with cuDNN's deterministic algorithms: a candidate "
+                    "retrained with the same seed and base model on the same GPU model and torch version gives "
+                    "the same accuracy bit for bit (README, Determinism on CUDA). The analytic costs (latency, "
+                    "energy, bits) are exact."]
+    return ["", f"Trained on CUDA ({', '.join(gpus)}) with `deterministic: false`: not bit-reproducible there. "
+                "cuDNN's autotuned convolution kernels (chosen by timing; atomic adds in the backward pass) can "
+                "give a candidate retrained with the same seed and base model another accuracy; how far is "
+                "measured in the README (Determinism on CUDA). The analytic costs (latency, energy, bits) are exact."]
 
 
 def _grid(grid: GridSummary) -> list[str]:
@@ -88,7 +93,7 @@ def _grid(grid: GridSummary) -> list[str]:
 def report(file: SearchFile, trials: pd.DataFrame, best: Front, grid: GridSummary) -> str:
     """REPORT.md of the study read from `file`: its trials, their front and its grid summary."""
     columns = [*CANDIDATE_COLUMNS, ("channel", "channel", 1.0), *_objective_columns(), *MEASURE_COLUMNS]
-    lines = _setup(file) + _counts(trials) + _reproducibility(trials) + _grid(grid)
+    lines = _setup(file) + _counts(trials) + _reproducibility(trials, file.training.deterministic) + _grid(grid)
     lines += ["", "## Pareto front", "",
               f"{len(best.trials)} non-dominated feasible trials; hypervolume {best.hypervolume:.4g} "
               f"against the reference {best.reference} (objectives {', '.join(file.study.objectives)}). "

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import netmodels.baseline as baseline_module
-from netmodels.baseline import dataset_fingerprint, get_baseline
+from netmodels.baseline import dataset_fingerprint, get_baseline, weights_digest
 from netmodels.data import load_dataset
 from netmodels.training.config import TrainConfig
 from splitbase import DataError
@@ -77,3 +77,19 @@ def test_the_default_cache_is_the_environments_not_the_working_folder(data, tmp_
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
     assert not get_baseline("small-cnn", data, CONFIG, progress=False).trained_now
+
+
+def test_the_weights_digest_names_the_weights_bit_for_bit(data, tmp_path):
+    first = get_baseline("small-cnn", data, CONFIG, cache_dir=tmp_path, progress=False)
+    state = first.model.state_dict()
+    assert first.digest == weights_digest(state) == json.loads(first.path.with_suffix(".json").read_text())["weights_digest"]
+    changed = {name: tensor.clone() for name, tensor in state.items()}
+    name = next(n for n, t in changed.items() if t.is_floating_point())
+    changed[name].view(-1)[0] = torch.nextafter(changed[name].view(-1)[0], torch.tensor(1e9))
+    assert weights_digest(changed) != first.digest
+    # an entry cached before digests were recorded gets its digest from the weights it loads
+    meta_path = first.path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    del meta["weights_digest"]
+    meta_path.write_text(json.dumps(meta))
+    assert get_baseline("small-cnn", data, CONFIG, cache_dir=tmp_path, progress=False).digest == first.digest

@@ -103,3 +103,24 @@ def test_a_study_resumes_where_a_call_stopped_and_retrains_only_what_changed(tmp
     provenance = json.loads((tmp_path / "out" / "provenance.json").read_text())
     assert [c["trained"] for c in provenance["calls"]] == [0, 2, 0, 1]
     assert provenance["wall_time_s"] == pytest.approx(sum(c["wall_time_s"] for c in provenance["calls"]), abs=0.01)
+
+
+def test_rows_trained_from_another_base_model_are_trained_again(tmp_path, capsys, monkeypatch):
+    # A fresh cache on another machine trains the base model anew: the rows of the old one must
+    # not sit beside rows of the new one.
+    trained = _count_retrains(monkeypatch)
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(STUDY))
+    args = ["train", str(path), "--output", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"),
+            "--no-progress"]
+    assert main(args) == 0 and len(trained) == 2
+    candidates = tmp_path / "out" / "candidates.csv"
+    rows = pd.read_csv(candidates, dtype={"baseline_digest": str})
+    digest = pd.read_csv(tmp_path / "out" / "baselines.csv", dtype={"weights_digest": str})["weights_digest"][0]
+    assert len(digest) == 16 and (rows["baseline_digest"] == digest).all()
+    rows.loc[rows["requested_ratio"] == 8.0, "baseline_digest"] = "0123456789abcdef"
+    rows.to_csv(candidates, index=False)
+    capsys.readouterr()
+    assert main(args) == 0 and trained[2:] == ["bottlenetpp@8"]
+    assert "1 finished candidates had been trained from another base model" in capsys.readouterr().out
+    assert (pd.read_csv(candidates, dtype={"baseline_digest": str})["baseline_digest"] == digest).all()

@@ -10,7 +10,7 @@ from netmodels.candidate import CandidateSpec, ChannelSpec, build_candidate
 from netmodels.data import load_dataset
 from netmodels.training.config import TrainConfig
 from netmodels.training.evaluate import evaluate, evaluate_over_channel
-from netmodels.training.loop import train
+from netmodels.training.loop import cudnn_settings, train
 
 from netmodels.training.schedule import lr_factor
 from netmodels.zoo import build_model
@@ -176,3 +176,14 @@ def test_progress_bar_shows_on_a_terminal_only(data, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stderr", quiet)
     train(small_cnn(), data, TrainConfig(steps=3, **EASY), progress=False)
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_cudnn_runs_deterministic_or_autotuned_on_cuda_and_the_flags_come_back(deterministic):
+    before = torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic
+    with cudnn_settings(torch.device("cuda"), deterministic):
+        assert torch.backends.cudnn.deterministic is deterministic
+        assert torch.backends.cudnn.benchmark is (not deterministic)
+    assert (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic) == before
+    with cudnn_settings(torch.device("cpu"), deterministic):  # the CPU has no cuDNN: nothing changes
+        assert (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic) == before
