@@ -4,6 +4,11 @@ Kendall's tau (scipy.stats.kendalltau, tau-b) between the accuracies at the two 
 share of the long budget's Pareto front (accuracy maximised, latency and energy minimised, the
 objectives of explorer.search.objectives; explorer.analysis.pareto) that the short budget's front
 holds too. Latency and energy are the row's, priced once as trained at the short budget.
+
+A base model shifts every accuracy it trains, so rows are compared within strata: the rows whose
+short and long trainings started from the same two base models (by weights digest, or by the
+base model's accuracy for rows trained before digests were recorded). A table of several strata
+also gets the pooled figure, which mixes them.
 """
 from __future__ import annotations
 
@@ -26,9 +31,11 @@ FRONT = ("accuracy", "latency", "energy")
 
 @dataclass(frozen=True)
 class Fidelity:
-    """rows: rows with both budgets; tau and p_value: Kendall's tau-b of their accuracies and its
-    two-sided p-value; long_front / short_front: the candidate keys on each budget's front."""
+    """bases: the rows' base models ("short -> long"; POOLED for all rows together); rows: rows
+    with both budgets; tau and p_value: Kendall's tau-b of their accuracies and its two-sided
+    p-value; long_front / short_front: the candidate keys on each budget's front."""
 
+    bases: str
     rows: int
     tau: float
     p_value: float
@@ -62,23 +69,42 @@ def _front(rows: pd.DataFrame, accuracy: str) -> tuple[str, ...]:
     return tuple(rows["candidate_key"][non_dominated(values)])
 
 
-def rank_fidelity(frame: pd.DataFrame) -> Fidelity:
-    """The fidelity of a table's short budget (module docstring); DataError with fewer than two
-    rows trained at both budgets."""
+POOLED = "all rows pooled"
+
+
+def _base(row: pd.Series, digest: str, accuracy: str) -> str:
+    if isinstance(row[digest], str):
+        return row[digest]
+    return f"accuracy {row[accuracy]:.4f}" if pd.notna(row[accuracy]) else "unknown"
+
+
+def _fidelity(rows: pd.DataFrame, bases: str) -> Fidelity:
+    tau, p_value = kendalltau(rows["accuracy"], rows["accuracy_long"])
+    return Fidelity(bases, len(rows), float(tau), float(p_value), _front(rows, "accuracy_long"), _front(rows, "accuracy"))
+
+
+def rank_fidelity(frame: pd.DataFrame) -> list[Fidelity]:
+    """The fidelity of a table's short budget (module docstring): one per stratum of at least two
+    rows, largest first, then the pooled one when there are several strata; DataError with fewer
+    than two rows trained at both budgets."""
     both = frame[(frame["status"] == TRAINED) & frame["accuracy"].notna() & frame["accuracy_long"].notna()]
     if len(both) < 2:
         raise DataError(f"rank fidelity needs at least 2 rows trained at both budgets, the table has {len(both)}")
-    tau, p_value = kendalltau(both["accuracy"], both["accuracy_long"])
-    return Fidelity(len(both), float(tau), float(p_value), _front(both, "accuracy_long"), _front(both, "accuracy"))
+    strata = both.apply(lambda row: f"{_base(row, 'baseline_digest', 'baseline_accuracy')} -> "
+                                    f"{_base(row, 'baseline_digest_long', 'baseline_accuracy_long')}", axis=1)
+    found = [_fidelity(both[strata == bases], bases) for bases, n in strata.value_counts().items() if n >= 2]
+    return found + [_fidelity(both, POOLED)] if strata.nunique() > 1 else found
 
 
-def fidelity_markdown(fidelity: Fidelity, path: Path) -> str:
+def fidelity_markdown(fidelities: list[Fidelity], path: Path) -> str:
     """The fidelity of table `path` as a short Markdown report."""
-    rows = [["rows trained at both budgets", str(fidelity.rows)],
-            ["Kendall tau of accuracy (short vs long)", f"{fidelity.tau:.3f} (p = {fidelity.p_value:.2g})"],
-            ["candidates on the long budget's front (accuracy, latency, energy)", str(len(fidelity.long_front))],
-            ["candidates on the short budget's front", str(len(fidelity.short_front))],
-            ["long front found by the short front", f"{fidelity.found} of {len(fidelity.long_front)} "
-                                                     f"({100 * fidelity.front_share:.0f} %)"]]
+    rows = [[f.bases, str(f.rows), f"{f.tau:.3f} (p = {f.p_value:.2g})", str(len(f.long_front)),
+             str(len(f.short_front)), f"{f.found} of {len(f.long_front)} ({100 * f.front_share:.0f} %)"]
+            for f in fidelities]
+    header = ["base models (short -> long)", "rows trained at both budgets", "Kendall tau of accuracy (short vs long)",
+              "long budget's front (accuracy, latency, energy)", "short budget's front", "long front found by the short"]
+    note = ([] if len(fidelities) == 1 else
+            ["", "The rows were trained from several base models. A base model shifts every accuracy it trains, so each "
+                 f"stratum is measured on its own; the last line ({POOLED}) mixes them."])
     return "\n".join([f"# Rank fidelity of the short budget: {path.name}", "",
-                      *table(["measure", "value"], rows), ""])
+                      *table(header, rows), *note, ""])

@@ -7,7 +7,9 @@ any other is retrained from the cached base model at the study's candidate budge
 (netmodels.recipes.retrain) and priced again as trained. Once every candidate has its row, the
 long subset (explorer.tabular.grid.long_subset) is retrained at long_factor x that budget.
 The table is rewritten atomically after every candidate, so a killed call loses at most the
-candidate in flight; rows already there are skipped, so the same command continues. With a
+candidate in flight; rows already there are skipped, so the same command continues, except rows
+another base model was trained from (by the digest each row records: a fresh cache trained it
+anew), which are trained again so that every digest in a table is one. With a
 time limit a call stops before a candidate that the median training seconds so far say would
 not finish in time. With `workers` > 1 up to that many candidates train at once in worker
 processes (explorer.tabular.trainers, placed on the GPUs as the search's workers are); this
@@ -143,6 +145,11 @@ class TabularRunner:
         if not short and not self._long_pending():
             return self._outcome()
         self._load()
+        dropped, cleared = self.table.forget_other_bases(self.base.digest)
+        if dropped or cleared:
+            print(f"{dropped} rows and {cleared} long accuracies had been trained from another base model than "
+                  f"{self.base.digest} (another cache or machine): trained again", file=sys.stderr, flush=True)
+            short = [point for point in self.points if point.key not in self.table.rows]
         trainer = self._trainer()
         try:
             jobs = (Job(point.key, point.params) for point in short if self._trainable(point))
@@ -212,7 +219,8 @@ class TabularRunner:
         cost = price_candidate(trained.profile, resolved.hardware, bits=resolved.bits)
         row = knob_cells(point, resolved.training.seed)
         row.update(status=TRAINED, reason="", accuracy=trained.accuracy, train_seconds=round(trained.wall_time_s, 3),
-                   baseline_accuracy=self.base.test_accuracy, **cost_cells(trained.profile, cost))
+                   baseline_accuracy=self.base.test_accuracy, baseline_digest=self.base.digest,
+                   **cost_cells(trained.profile, cost))
         self.table.put(row)
         self.provenance.trained["short"] += 1
         self.provenance.write()
@@ -222,7 +230,8 @@ class TabularRunner:
     def _record_long(self, point: GridPoint, trained: Trained, number: int, total: int) -> None:
         """The point's accuracy at the long budget."""
         self.table.put({"candidate_key": point.key, "accuracy_long": trained.accuracy,
-                        "train_seconds_long": round(trained.wall_time_s, 3)})
+                        "train_seconds_long": round(trained.wall_time_s, 3),
+                        "baseline_accuracy_long": self.base.test_accuracy, "baseline_digest_long": self.base.digest})
         self.provenance.trained["long"] += 1
         self.provenance.write()
         self._show(number, total, point, f"long: accuracy {trained.accuracy:.4f} in {trained.wall_time_s:.1f} s")

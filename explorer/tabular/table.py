@@ -1,9 +1,11 @@
 """The tabular benchmark file `results/tabular/<name>.csv`: its columns, reading it, rewriting it atomically.
 
 One row per candidate of the grid, columns in `COLUMNS` order (the shared format: knobs, status,
-accuracy at the candidate budget and at the long budget, the base model's accuracy, bits sent,
-head and encoder MACs per image, latency (s), device energy (J) and feasibility as priced, the
-training seed), kept and rewritten by explorer.resumable.ResultRows.
+accuracy at the candidate budget and at the long budget, the accuracy and weights digest of the
+base model each budget's training started from, bits sent, head and encoder MACs per image,
+latency (s), device energy (J) and feasibility as priced, the training seed), kept and rewritten
+by explorer.resumable.ResultRows. A digest left empty is a row trained before digests were
+recorded: its base model is known by its accuracy alone.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from splitbase import DataError, StudyError
 
 COLUMNS = ("candidate_key", "split", "split_index", "sparsity", "compression_ratio", "method", "channel",
            "status", "reason", "accuracy", "train_seconds", "accuracy_long", "train_seconds_long",
-           "baseline_accuracy", "sent_bits", "compression_ratio_achieved", "head_macs", "encoder_macs",
+           "baseline_accuracy", "baseline_digest", "baseline_accuracy_long", "baseline_digest_long", "sent_bits", "compression_ratio_achieved", "head_macs", "encoder_macs",
            "latency_s", "energy_j", "feasible", "seed")
 TRAINED, NOT_BUILDABLE, INFEASIBLE = "trained", "not_buildable", "infeasible"
 TABULAR = RESULTS / "tabular"
@@ -57,3 +59,25 @@ class Table(ResultRows):
 
     def has_long(self, key: str) -> bool:
         return self.rows[key]["accuracy_long"] != ""
+
+    def forget_other_bases(self, digest: str) -> tuple[int, int]:
+        """Drop what a base model other than `digest` trained (by its recorded digest; rows with
+        none recorded are kept): a short row goes (it is trained again), a long accuracy is
+        cleared. Returns (short rows dropped, long accuracies cleared)."""
+        dropped = cleared = 0
+
+        def wanted(row: dict[str, str]) -> dict[str, str] | None:
+            nonlocal dropped, cleared
+            if row["status"] == TRAINED and row["baseline_digest"] not in ("", digest):
+                dropped += 1
+                return None
+            if row["accuracy_long"] != "" and row["baseline_digest_long"] not in ("", digest):
+                cleared += 1
+                return {**row, **dict.fromkeys(LONG_CELLS, "")}
+            return row
+
+        self.keep(wanted)
+        return dropped, cleared
+
+
+LONG_CELLS = ("accuracy_long", "train_seconds_long", "baseline_accuracy_long", "baseline_digest_long")

@@ -180,3 +180,47 @@ def test_a_study_that_is_not_a_search_study_is_refused(tmp_path, capsys):
     assert code == 2 and "give STUDY.yaml or --fidelity" in err
     code, _, err = run(capsys, "tabulate", "--fidelity", "results/missing.csv")
     assert code == 2 and "no such table" in err
+
+
+def test_rows_of_another_base_model_are_trained_again(study, capsys, retrains):
+    assert run(capsys, "tabulate", study, *LONG, "--no-progress")[0] == 0 and retrains["count"] == 9
+    header, table = rows()
+    digest = {r["baseline_digest"] for r in table if r["status"] == "trained"}
+    assert len(digest) == 1 and len(next(iter(digest))) == 16
+    assert {r["baseline_digest_long"] for r in table if r["accuracy_long"]} == digest
+    short_only = [r for r in table if r["status"] == "trained" and not r["accuracy_long"]]
+    long_row = next(r for r in table if r["accuracy_long"])
+    short_only[0]["baseline_digest"] = "0123456789abcdef"  # trained from another base model
+    long_row["baseline_digest_long"] = "0123456789abcdef"
+    del table[table.index(short_only[1])]  # and a row still to train, so that the call has work
+    with open(TABLE, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(table)
+    code, out, err = run(capsys, "tabulate", study, *LONG, "--no-progress")
+    assert code == 0 and "complete" in out and "1 rows and 1 long accuracies had been trained from another" in err
+    assert retrains["count"] == 9 + 2 + 1
+    _, now = rows()
+    assert {r["baseline_digest"] for r in now if r["status"] == "trained"} == digest
+
+
+def test_fidelity_is_measured_within_the_rows_of_one_pair_of_base_models():
+    from explorer.tabular.fidelity import POOLED, rank_fidelity
+
+    def row(i, digest_long, base_long, shift):
+        accuracy = 0.5 + 0.01 * i
+        return {"candidate_key": f"k{i}", "status": "trained", "accuracy": accuracy,
+                "accuracy_long": accuracy + shift, "baseline_digest": "a" * 16, "baseline_accuracy": 0.9,
+                "baseline_digest_long": digest_long, "baseline_accuracy_long": base_long,
+                "latency_s": 1.0 - 0.01 * i, "energy_j": 1.0}
+
+    import pandas as pd
+    # each stratum ranks its rows exactly as the long budget does; a base model 20 points worse
+    # on the long budget of the second one breaks the pooled ranking
+    frame = pd.DataFrame([row(i, "a" * 16, 0.9, 0.0) for i in range(0, 10, 2)] +
+                         [row(i, float("nan"), 0.8, -0.2) for i in range(1, 10, 2)])
+    fidelities = rank_fidelity(frame)
+    assert [f.bases for f in fidelities] == [f"{'a' * 16} -> {'a' * 16}", f"{'a' * 16} -> accuracy 0.8000", POOLED]
+    assert [f.rows for f in fidelities] == [5, 5, 10]
+    assert fidelities[0].tau == pytest.approx(1.0) and fidelities[1].tau == pytest.approx(1.0)
+    assert fidelities[2].tau < 0.5
