@@ -26,7 +26,7 @@ frozen units j of mse(student unit j output, teacher unit j output); stage "ft" 
 or "kd" (eq. 6, alpha 0.5, tau 1) then fine-tunes deconv and tail, the head frozen
 (`freeze_encoder`, the paper's FE) or not. Baselines (section IV-A) as option `training`:
 "conventional" (CE end to end), "kd" (KD end to end), "hnd" (head + deconv distilled at the
-split only).
+split only, with stage 1's optimiser).
 
 The reshaped head is `candidate.module.head`, the deconv the decoder (server side), the quantiser
 the encoder; the candidate's profile traces them like any other part.
@@ -229,12 +229,13 @@ class BottleFit(Method):
             return (Stage("ce", None, description="baseline: the bottleneck-injected model trained end to end on CE"),)
         if training == "kd":
             return (LossStage("kd", None, loss=kd, description="baseline: end to end on KD from the base model"),)
+        # 002 IV-A: stage 1 with Adam, stage 2 with SGD, both from a learning rate of 0.001. HND
+        # differs from stage 1 only in the points it matches, so it is optimised alike.
+        distil = {"optimizer": "adam", "lr": options.ghnd_lr}
         if training == "hnd":
-            return (LossStage("hnd", ("head", "decoder"), loss=hnd_objective,
-                              description="baseline: head + deconv distilled at the split only (HND)"),)
-        # 002 IV-A: stage 1 with Adam, stage 2 with SGD, both from a learning rate of 0.001
-        ghnd = LossStage("ghnd", ("head", "decoder"), loss=ghnd_objective,
-                         overrides={"optimizer": "adam", "lr": options.ghnd_lr},
+            return (LossStage("hnd", ("head", "decoder"), loss=hnd_objective, overrides=distil,
+                              description="baseline: head + deconv distilled at the split only (HND, Adam as GHND)"),)
+        ghnd = LossStage("ghnd", ("head", "decoder"), loss=ghnd_objective, overrides=distil,
                          description="stage 1: head + deconv on GHND (Adam at 1e-3), later units frozen")
         trainable = ("decoder", "tail") if options.freeze_encoder else None
         scale = options.finetune_lr_scale

@@ -194,3 +194,10 @@ def test_applies_to_refuses_the_input_split_and_a_head_without_conv_in_one_line(
 def test_bad_settings_are_refused_before_training(kw, message):
     with pytest.raises(ModelError, match=message):
         candidate(build_model("small-cnn", input_shape=SHAPE, num_classes=10), **kw)
+
+
+def test_hnd_is_optimised_as_ghnd_and_differs_only_in_the_points_it_matches(base):
+    hnd = candidate(base, options={"training": "hnd", "ghnd_lr": 2e-3}).stages
+    ghnd = candidate(base, options={"ghnd_lr": 2e-3}).stages
+    assert hnd[0].overrides == ghnd[0].overrides == {"optimizer": "adam", "lr": 2e-3}
+    assert hnd[0].loss is not ghnd[0].loss
