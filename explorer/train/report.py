@@ -43,8 +43,8 @@ def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
              study.description.strip(), "",
              "Tables from the CSV files beside this report; how they were made is in "
              "provenance.json.", "", "## Base models", ""]
-    baselines = pd.read_csv(out / "baselines.csv")
-    lines += frame_table(_shown(baselines[["model", "dataset", "test_accuracy", "epochs", "wall_time_s"]]))
+    baselines = pd.read_csv(out / "baselines.csv", dtype={"weights_digest": str})
+    lines += frame_table(_shown(baselines[["model", "dataset", "test_accuracy", "epochs", "wall_time_s", "weights_digest"]]))
     if (out / "candidates.csv").exists():
         candidates = pd.read_csv(out / "candidates.csv")
         candidates["sent_bits"] = candidates["payload_bits"]

@@ -1,5 +1,8 @@
 """`split-explorer train` on a tiny synthetic study, and its one-line errors."""
 import json
+import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -42,6 +45,8 @@ def test_train_study_records_baseline_and_candidates(tmp_path, capsys):
     states = pd.read_csv(tmp_path / "out" / "channel_accuracy.csv")
     assert sorted(states["state"].unique()) == [10.0, 20.0]
     assert (tmp_path / "out" / "provenance.json").exists()
+    digest = pd.read_csv(tmp_path / "out" / "baselines.csv", dtype={"weights_digest": str})["weights_digest"][0]
+    assert f"| {digest} |" in (tmp_path / "out" / "REPORT.md").read_text()
 
 
 @pytest.mark.parametrize("change, named", [
@@ -124,3 +129,20 @@ def test_rows_trained_from_another_base_model_are_trained_again(tmp_path, capsys
     assert main(args) == 0 and trained[2:] == ["bottlenetpp@8"]
     assert "1 finished candidates had been trained from another base model" in capsys.readouterr().out
     assert (pd.read_csv(candidates, dtype={"baseline_digest": str})["baseline_digest"] == digest).all()
+
+
+def test_the_determinism_benchmark_runs_on_the_cpu(tmp_path):
+    # On the CPU the flag changes nothing: every training of both settings has the same weights.
+    from tests.explorer.search.search_cases import ROOT, python_path
+
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(STUDY))
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cuda_determinism.py"), str(path),
+                           "--epochs", "0.5", "--repeats", "2", "--output", str(tmp_path / "bench")],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": python_path(), "CUDA_VISIBLE_DEVICES": ""})
+    assert done.returncode == 0, done.stderr
+    runs = pd.read_csv(tmp_path / "bench" / "runs.csv", dtype={"digest": str})
+    assert len(runs) == 4 and runs["digest"].nunique() == 1 and set(runs["device"]) == {"cpu"}
+    assert "after each setting's first training" in done.stdout
+    assert "wall_time_ratio_later" in json.loads((tmp_path / "bench" / "provenance.json").read_text())
