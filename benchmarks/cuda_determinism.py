@@ -14,9 +14,7 @@ provenance.json. On the CPU both settings are the same code path (the flag only 
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import io
 import statistics
 import sys
 from pathlib import Path
@@ -27,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from explorer.analysis.provenance import Provenance  # noqa: E402
 from explorer.studies.train import resolve_train_study  # noqa: E402
 from splitbase import SplitExplorerError  # noqa: E402
-from splitbase.files import write_text  # noqa: E402
+from splitbase.files import write_csv  # noqa: E402
 
 
 def one_training(model_name: str, data, config) -> dict[str, object]:
@@ -82,11 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wall time ratio deterministic / autotuned: {ratios['wall_time_ratio']:.3f}, "
           f"after each setting's first training {ratios['wall_time_ratio_later']:.3f}")
     if args.output:
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        write_text(args.output / "runs.csv", text.getvalue())
+        write_csv(args.output / "runs.csv", list(rows[0]), rows)
         provenance.extra.update(summary=summary, **ratios, study=args.study, model=model_name,
                                 epochs=args.epochs, training=dataclasses.asdict(base))
         provenance.write(args.output)

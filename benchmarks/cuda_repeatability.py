@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import statistics
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from explorer.analysis.provenance import Provenance  # noqa: E402
-from splitbase.files import write_text  # noqa: E402
+from splitbase.files import write_csv  # noqa: E402
 
 KNOBS = ("split", "sparsity", "compression_ratio", "method")
 
@@ -64,11 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                "identical": sum(d == 0 for d in diffs)}
     print(", ".join(f"{k} {v}" for k, v in summary.items()))
     if args.output:
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        write_text(args.output / "repeat.csv", text.getvalue())
+        write_csv(args.output / "repeat.csv", list(rows[0]), rows)
         provenance.extra.update(summary=summary, inputs=[str(args.trials), str(args.table)])
         provenance.write(args.output)
     return 0

@@ -18,8 +18,6 @@ trials recorded; with --output, writes workers.csv and provenance.json there.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 import tempfile
 import time
@@ -106,14 +104,10 @@ def measure(args: argparse.Namespace, folder: Path) -> list[dict]:
 
 
 def write(rows: list[dict], output: Path, provenance) -> None:
-    from splitbase.files import write_text
+    from splitbase.files import write_csv
 
     output.mkdir(parents=True, exist_ok=True)
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(output / "workers.csv", text.getvalue())
+    write_csv(output / "workers.csv", COLUMNS, rows)
     provenance.write(output)
     print(f"wrote {output / 'workers.csv'} and provenance.json")
 

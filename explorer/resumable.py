@@ -10,14 +10,13 @@ kept as the text they were written with, so rewriting the file never changes an 
 from __future__ import annotations
 
 import csv
-import io
 import statistics
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from splitbase import DataError
-from splitbase.files import write_atomic
+from splitbase.files import write_csv
 
 
 def cell(value: Any) -> str:
@@ -79,11 +78,7 @@ class ResultRows:
 
     def write(self) -> Path:
         ordered = sorted(self.rows, key=lambda k: self.order.get(k, len(self.order)))
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=self.columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(self.rows[key] for key in ordered)
-        return write_atomic(self.path, lambda f: f.write(text.getvalue().encode()))
+        return write_csv(self.path, self.columns, (self.rows[key] for key in ordered))
 
 
 class Deadline:

@@ -8,12 +8,14 @@ the same file on the same host removes those whose writer process has ended.
 """
 from __future__ import annotations
 
+import csv
 import glob
+import io
 import os
 import secrets
 import socket
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Iterable, Mapping, Sequence
 
 from splitbase.errors import StudyError
 
@@ -85,6 +87,16 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
 def write_text(path: str | Path, text: str) -> Path:
     """`text` (UTF-8) written to `path` atomically (write_atomic)."""
     return write_atomic(path, lambda f: f.write(text.encode()))
+
+
+def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Path:
+    """`rows` (mappings of column -> value) written to `path` atomically as a CSV of `columns`,
+    header first, one line per row ("\\n" line ends)."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_text(path, text.getvalue())
 
 
 def update_text(path: str | Path, text: str) -> Path:

@@ -79,12 +79,17 @@ def _count_retrains(monkeypatch) -> list[str]:
     return trained
 
 
-def test_a_study_resumes_where_a_call_stopped_and_retrains_only_what_changed(tmp_path, capsys, monkeypatch):
-    trained = _count_retrains(monkeypatch)
+def train_args(tmp_path):
+    """(study file, the train command's arguments) of STUDY written into tmp_path."""
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(STUDY))
-    args = ["train", str(path), "--output", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"),
-            "--no-progress"]
+    return path, ["train", str(path), "--output", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"),
+                  "--no-progress"]
+
+
+def test_a_study_resumes_where_a_call_stopped_and_retrains_only_what_changed(tmp_path, capsys, monkeypatch):
+    trained = _count_retrains(monkeypatch)
+    path, args = train_args(tmp_path)
     # a limit no candidate fits in: nothing is trained, nothing reported, the call says what is left
     assert main([*args, "--time-limit", "1e-9"]) == 0
     assert "0 trained now; 2 left" in capsys.readouterr().out and trained == []
@@ -114,10 +119,7 @@ def test_rows_trained_from_another_base_model_are_trained_again(tmp_path, capsys
     # A fresh cache on another machine trains the base model anew: the rows of the old one must
     # not sit beside rows of the new one.
     trained = _count_retrains(monkeypatch)
-    path = tmp_path / "study.yaml"
-    path.write_text(yaml.safe_dump(STUDY))
-    args = ["train", str(path), "--output", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"),
-            "--no-progress"]
+    _, args = train_args(tmp_path)
     assert main(args) == 0 and len(trained) == 2
     candidates = tmp_path / "out" / "candidates.csv"
     rows = pd.read_csv(candidates, dtype={"baseline_digest": str})
