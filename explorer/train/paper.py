@@ -87,6 +87,29 @@ def _gap(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[str
         all(low <= g <= high for g in every)
 
 
+def _best_ratios(claim: PaperClaim, rows: pd.DataFrame) -> pd.Series:
+    """split -> the highest compression ratio of `rows` within the claim's max_drop points,
+    against raw features of the claim's feature_bits."""
+    within = rows[rows["accuracy_drop_points"] <= claim.max_drop]
+    return within.groupby("split", sort=False)["compression_ratio"].max() * claim.feature_bits / 32.0
+
+
+def _ratio(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[str, bool | None]:
+    best = _best_ratios(claim, rows)
+    if claim.than:
+        base = _best_ratios(claim, than)
+        best = (100.0 * (best / base - 1.0)).dropna()
+    if best.empty:
+        return f"no split with a row within {claim.max_drop:g} points", None
+    low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
+    unit = " %" if claim.than else "x"
+    return "; ".join(f"{split}: {value:.1f}{unit}" for split, value in best.items()), \
+        bool(((best >= low) & (best <= high)).all())
+
+
+MEASURES = {"drop": lambda claim, rows, than: _drop(claim, rows), "gap": _gap, "ratio": _ratio}
+
+
 def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, complete: bool) -> list[ClaimResult]:
     """Each claim beside ours, from candidates.csv (`complete`: every candidate has its row)."""
     results = []
@@ -97,7 +120,7 @@ def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, comple
             results.append(ClaimResult(claim.what, _paper(claim), "not measured yet" if not complete
                                        else "no candidate of the study matches", None))
             continue
-        ours, agrees = _drop(claim, rows) if claim.kind == "drop" else _gap(claim, rows, than)
+        ours, agrees = MEASURES[claim.kind](claim, rows, than)
         if not complete:
             ours += " (partial: the study has not finished)"
         results.append(ClaimResult(claim.what, _paper(claim), ours, agrees))

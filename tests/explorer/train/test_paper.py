@@ -8,6 +8,7 @@ import yaml
 
 from explorer.studies.train import PaperClaim, resolve_train_study
 from explorer.train.paper import claims_table, compare_claims
+from explorer.analysis.papers import PAPERS
 from explorer.cli import main
 from splitbase import StudyError
 from splitbase.schema import parse
@@ -86,10 +87,11 @@ def test_claims_need_their_paper(tmp_path):
         resolve_train_study(path)
 
 
-def test_the_bottlefit_study_runs_end_to_end_on_synthetic_data_with_its_claims(tmp_path, capsys):
+@pytest.mark.parametrize("name, candidates", [("bottlefit_resnet18_fmnist", 46), ("edge_host_accuracy_vgg16_fmnist", 170)])
+def test_a_paper_study_runs_end_to_end_on_synthetic_data_with_its_claims(tmp_path, capsys, name, candidates):
     """The shipped study file, unchanged but for the data set (synthetic) and the budgets (one
     step): every candidate trains and the report sets each claim beside ours."""
-    study = yaml.safe_load((ROOT / "studies" / "bottlefit_resnet18_fmnist.yaml").read_text())
+    study = yaml.safe_load((ROOT / "studies" / f"{name}.yaml").read_text())
     tiny = {"steps": 1, "batch_size": 8, "device": "cpu"}
     study.update(dataset={"name": "synthetic", "options": {"num_classes": 10, "shape": [1, 32, 32],
                                                            "num_train": 16, "num_test": 16}},
@@ -100,5 +102,27 @@ def test_the_bottlefit_study_runs_end_to_end_on_synthetic_data_with_its_claims(t
                  "--no-progress"]) == 0
     report = (tmp_path / "out" / "REPORT.md").read_text()
     beside = report[report.index("## Beside the paper"):]
-    assert "Matsubara" in beside and len(pd.read_csv(tmp_path / "out" / "candidates.csv")) == 46
-    assert all(c.what in beside for c in resolve_train_study(path).study.paper) and "not yet" not in beside
+    paper = resolve_train_study(path).study
+    assert PAPERS.get(paper.source).authors in beside and len(pd.read_csv(tmp_path / "out" / "candidates.csv")) == candidates
+    assert all(c.what in beside for c in paper.paper) and "not measured yet" not in beside
+
+
+def test_a_ratio_claim_takes_the_highest_ratio_within_the_accuracy_loss_and_its_gain():
+    def coded(split, quality, retrain, ratio, drop):
+        return {"split": split, "method": "edgehost", "accuracy": 0.9, "accuracy_drop_points": drop,
+                "compression_ratio": ratio, "payload_bits": 1.0,
+                "options": json.dumps({"quality": quality, **({} if retrain else {"retrain": False})})}
+
+    frame = pd.DataFrame([coded("c5", 90, False, 10.0, 0.2), coded("c5", 30, False, 28.0, 0.9),
+                          coded("c5", 10, False, 60.0, 4.0), coded("c4", 30, False, 12.0, 0.5),
+                          coded("c5", 30, True, 28.0, 0.1), coded("c5", 10, True, 31.0, 0.8)])
+    plain = [{"method": "edgehost", "options": {"quality": q, "retrain": False}} for q in (10, 30, 90)]
+    tuned = [{"method": "edgehost", "options": {"quality": q}} for q in (10, 30)]
+    lossy = claim(what="jpeg", kind="ratio", value=[5, 50], rows=plain, tolerance=0.0)
+    gain = claim(what="tuned", kind="ratio", value=11.0, rows=tuned, than=plain, tolerance=2.0)
+    strict = claim(what="strict", kind="ratio", value=28.0, rows=plain, max_drop=0.1, tolerance=0.0)
+    results = compare_claims([lossy, gain, strict], frame, complete=True)
+    assert [r.ours for r in results] == ["c5: 28.0x; c4: 12.0x", "c5: 10.7 %", "no split with a row within 0.1 points"]
+    assert [r.agrees for r in results] == [True, True, None]
+    with pytest.raises(StudyError, match="than: not taken by kind 'drop'"):
+        claim(what="x", kind="drop", value=1.0, rows=plain, than=plain)
