@@ -7,9 +7,10 @@ any other is retrained from the cached base model at the study's candidate budge
 (netmodels.recipes.retrain) and priced again as trained. Once every candidate has its row, the
 long subset (explorer.tabular.grid.long_subset) is retrained at long_factor x that budget.
 The table is rewritten atomically after every candidate, so a killed call loses at most the
-candidate in flight; rows already there are skipped, so the same command continues, except rows
-another base model was trained from (by the digest each row records: a fresh cache trained it
-anew), which are trained again so that every digest in a table is one. With a
+candidate in flight; rows already there are skipped, so the same command continues. A call that
+has candidates to train first drops what another base model trained (by the digest each row
+records: a fresh cache trained it anew), so that what it adds sits beside rows of its own base
+model; a finished table is left as it is. With a
 time limit a call stops before a candidate that the median training seconds so far say would
 not finish in time. With `workers` > 1 up to that many candidates train at once in worker
 processes (explorer.tabular.trainers, placed on the GPUs as the search's workers are); this
