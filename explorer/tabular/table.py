@@ -18,8 +18,10 @@ from splitbase import DataError, StudyError
 
 COLUMNS = ("candidate_key", "split", "split_index", "sparsity", "compression_ratio", "method", "channel",
            "status", "reason", "accuracy", "train_seconds", "accuracy_long", "train_seconds_long",
-           "baseline_accuracy", "baseline_digest", "baseline_accuracy_long", "baseline_digest_long", "sent_bits", "compression_ratio_achieved", "head_macs", "encoder_macs",
-           "latency_s", "energy_j", "feasible", "seed")
+           "baseline_accuracy", "baseline_digest", "baseline_accuracy_long", "baseline_digest_long",
+           "sent_bits", "compression_ratio_achieved", "head_macs", "encoder_macs", "latency_s", "energy_j",
+           "feasible", "seed")
+LONG_CELLS = ("accuracy_long", "train_seconds_long", "baseline_accuracy_long", "baseline_digest_long")
 TRAINED, NOT_BUILDABLE, INFEASIBLE = "trained", "not_buildable", "infeasible"
 TABULAR = RESULTS / "tabular"
 
@@ -78,6 +80,3 @@ class Table(ResultRows):
 
         self.keep(wanted)
         return dropped, cleared
-
-
-LONG_CELLS = ("accuracy_long", "train_seconds_long", "baseline_accuracy_long", "baseline_digest_long")
