@@ -52,9 +52,9 @@ class TrainConfig:
     algorithms without autotuning, so the same GPU model, torch version, data and seed train
     bit-identical weights: a base model trained again on a fresh machine is the one a resumed
     study started from (cuDNN's autotuner picks algorithms by timing, and its fastest backward
-    kernels add with atomics in no fixed order). Off trades that for speed
-    (benchmarks/cuda_determinism.py measures both). `eval_batch_size`: batch of the test-set
-    evaluation.
+    kernels add with atomics in no fixed order). Off lets cuDNN autotune; on the H200 that was
+    no faster once a process had autotuned (benchmarks/cuda_determinism.py measures both).
+    `eval_batch_size`: batch of the test-set evaluation.
 
     Checkpoints: with `checkpoint_path`, a checkpoint is written at every epoch end and every
     `checkpoint_every_steps` steps, and `train` resumes from the file when it exists.
