@@ -13,6 +13,7 @@ from explorer.search.space import candidate_key
 from explorer.studies.search import resolve_search
 from explorer.tabular.grid import grid_points, long_order, long_subset
 from explorer.tabular.table import COLUMNS
+from splitbase.files import write_csv
 from tests.cli_run import run
 from tests.explorer.search.search_cases import STUDY
 
@@ -193,10 +194,7 @@ def test_rows_of_another_base_model_are_trained_again(study, capsys, retrains):
     short_only[0]["baseline_digest"] = "0123456789abcdef"  # trained from another base model
     long_row["baseline_digest_long"] = "0123456789abcdef"
     del table[table.index(short_only[1])]  # and a row still to train, so that the call has work
-    with open(TABLE, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(table)
+    write_csv(TABLE, header, table)
     code, out, err = run(capsys, "tabulate", study, *LONG, "--no-progress")
     assert code == 0 and "complete" in out and "1 rows and 1 long accuracies had been trained from another" in err
     assert retrains["count"] == 9 + 2 + 1
