@@ -234,3 +234,32 @@ def draw_front(info: FrontInfo, path: Path, title: str) -> Figure:
     axis.legend(fontsize=7)
     axis.grid(True, alpha=0.3)
     return _save(fig, path, title)
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """One line of a series figure: its label, the points (x, y as shown) in the order drawn,
+    and a label per point ("" for none)."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    point_labels: list[str]
+
+
+def draw_series(infos: Sequence[SeriesInfo], path: Path, title: str, *, x_label: str, y_label: str,
+                log_x: bool = True) -> Figure:
+    """Each series a line with markers, each point's label written beside it."""
+    fig, axis = _figure((7.5, 5))
+    for s, info in enumerate(infos):
+        axis.plot(info.x, info.y, marker=MARKERS[s % len(MARKERS)], label=info.label)
+        for x, y, text in zip(info.x, info.y, info.point_labels):
+            if text:
+                axis.annotate(text, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7)
+    if log_x:
+        axis.set_xscale("log")
+    axis.set_xlabel(x_label)
+    axis.set_ylabel(y_label)
+    axis.legend(fontsize=8)
+    axis.grid(True, alpha=0.3)
+    return _save(fig, path, title)

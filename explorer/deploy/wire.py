@@ -6,7 +6,8 @@ tensor exactly as this record says, byte for byte as the netmodels codec of the 
 
 - a codec (trials of BottleNet, two-step, edge-host): its name and every parameter resolved
   (bits, scale: "minmax" sends the sample's float32 min and max, "max" only the max, [lo, hi] is
-  fixed; JPEG quality and whether Pillow optimises its Huffman tables, else the standard tables;
+  fixed; JPEG quality, whether Pillow optimises its Huffman tables, else the standard tables,
+  and whether the payload is the whole JPEG file or only its entropy-coded scan (`headers`);
   for "huffman"/"rle-huffman" a canonical Huffman code fitted per sample, its table inside the
   payload: 1 + 2L + U bytes);
 - a digital channel (bec, bsc with `bits`): the channel's n-bit quantiser over the fixed range
@@ -33,7 +34,8 @@ HUFFMAN_TABLE = ("canonical Huffman code fitted to each sample's symbols; its ta
 
 def _codec_parameters(codec: Codec, name: str) -> dict[str, Any]:
     if name == "jpeg":
-        return {"quality": codec.quality, "optimize": codec.optimize, "range": "minmax, float32 lo and hi sent",
+        return {"quality": codec.quality, "optimize": codec.optimize, "headers": codec.headers,
+                "range": "minmax, float32 lo and hi sent",
                 "tiling": "channels tiled row-major into a near-square grid of ceil(sqrt(C)) columns"}
     if name in ("quant", "huffman", "rle-huffman"):
         scale = codec.scale if isinstance(codec.scale, str) else list(codec.scale)

@@ -23,6 +23,14 @@ candidates.csv for the report's "Beside the paper" table (explorer.train.paper):
         than: [{method: bottlefit, options: {channels: 3, training: kd}}]
       - {what: "...", kind: drop, value: 0.6, rows: [{method: bottlefit}]}   # smallest accuracy drop
 
+and `figures` lists figures of candidates.csv drawn beside the report (explorer.train.figures):
+
+    figures:
+      - name: qf_ratio_accuracy
+        title: "JPEG at conv5_3: accuracy against ratio"
+        point_label: quality                # an option shown at each point
+        series: [{label: "as coded", rows: [{split: conv5_3, with_options: {codec: jpeg, retrain: false}}]}]
+
 `resolve_train_study`
 checks everything (the candidates are built untrained by explorer.train.run before training);
 explorer.train.run runs it.
@@ -68,11 +76,17 @@ class CandidateGroup:
 @dataclass(frozen=True)
 class RowFilter:
     """candidates.csv rows of `method` (any when None) at `split` (any when None) whose options
-    are exactly `options` (None: any options)."""
+    are exactly `options` (None: any options) and include every key and value of `with_options`
+    (e.g. {codec: jpeg, retrain: false}: at every quality factor)."""
 
     method: str | None = None
     split: str | None = None
     options: dict[str, Any] | None = None
+    with_options: dict[str, Any] = field(default_factory=dict)
+
+    def check(self, path: str) -> None:
+        if self.options is not None and self.with_options:
+            raise StudyError(f"{path}: give options (exactly these) or with_options (at least these), not both")
 
 
 @dataclass(frozen=True)
@@ -89,7 +103,9 @@ class PaperClaim:
     `than`, the gain in percent of that ratio over the same of `than` at the split; agrees when
     every split's value is within [low, high] widened by `tolerance` (in the value's unit). Our
     ratios count raw float32 features; `feature_bits` restates them against the paper's raw
-    feature width (004's engine: 16 bits, so ours x 16 / 32)."""
+    feature width (004's engine: 16 bits, so ours x 16 / 32). `differs`: how the paper's set-up
+    and ours differ where it bears on this claim (data set, model, budget, link), which the
+    report prints under its table when ours does not agree."""
 
     what: str
     kind: Literal["drop", "gap", "ratio"]
@@ -101,6 +117,7 @@ class PaperClaim:
     tolerance: float = 1.0
     max_drop: float = 1.0
     feature_bits: Annotated[float, Bounds(low=1, high=32)] = 32.0
+    differs: str = ""
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -118,6 +135,40 @@ class PaperClaim:
             raise StudyError(f"{path}.rows: at least one filter")
 
 
+# candidates.csv columns a study figure may plot.
+FigureColumn = Literal["compression_ratio", "accuracy", "accuracy_drop_points", "payload_bits", "head_macs",
+                       "head_params"]
+
+
+@dataclass(frozen=True)
+class FigureSeries:
+    """One line of a study figure: the rows of candidates.csv matching `rows`, named `label`."""
+
+    label: str
+    rows: list[RowFilter]
+
+
+@dataclass(frozen=True)
+class StudyFigure:
+    """A figure of candidates.csv drawn beside the report as `name`.png (explorer.train.figures):
+    `y` against `x`, one line per series through its rows in the order of x, each point marked
+    with the value of the option `point_label` (e.g. quality) when given; x on a log axis unless
+    `log_x` is false."""
+
+    name: str
+    title: str
+    series: list[FigureSeries]
+    x: FigureColumn = "compression_ratio"
+    y: FigureColumn = "accuracy"
+    point_label: str | None = None
+    log_x: bool = True
+
+    def check(self, path: str) -> None:
+        check_name(self.name, f"{path}.name")
+        if not self.series:
+            raise StudyError(f"{path}.series: at least one series")
+
+
 @dataclass(frozen=True)
 class TrainStudy:
     name: str
@@ -130,9 +181,13 @@ class TrainStudy:
     output: str | None = None
     source: str = ""
     paper: list[PaperClaim] = field(default_factory=list)
+    figures: list[StudyFigure] = field(default_factory=list)
 
     def check(self, path: str) -> None:
         check_name(self.name)
+        names = [f.name for f in self.figures]
+        if len(set(names)) != len(names):
+            raise StudyError(f"figures: two figures of one name in {names}")
         if self.paper and not self.source:
             raise StudyError("source: the paper whose claims `paper` lists (a key of explorer.analysis.papers)")
         check_dataset(self.dataset.name, "dataset.name")

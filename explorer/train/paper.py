@@ -16,22 +16,24 @@ from explorer.studies.train import PaperClaim, RowFilter
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """One claim beside ours: `ours` as shown (per split), `agrees` (None: not measured yet)."""
+    """One claim beside ours: `ours` as shown (per split), `agrees` (None: not measured yet),
+    `differs` the study's account of how its set-up differs from the paper's for this claim."""
 
     what: str
     paper: str
     ours: str
     agrees: bool | None
+    differs: str = ""
 
 
-def _options(frame: pd.DataFrame) -> pd.Series:
+def options_of(frame: pd.DataFrame) -> pd.Series:
     """Each row's options as a dict (candidates.csv holds them as JSON)."""
     return frame["options"].map(lambda text: json.loads(text) if isinstance(text, str) and text else {})
 
 
-def _matches(frame: pd.DataFrame, filters: list[RowFilter]) -> pd.Series:
+def matching(frame: pd.DataFrame, filters: list[RowFilter]) -> pd.Series:
     """Rows matching any of `filters`."""
-    options = _options(frame)
+    options = options_of(frame)
     hit = pd.Series(False, index=frame.index)
     for f in filters:
         one = pd.Series(True, index=frame.index)
@@ -41,6 +43,9 @@ def _matches(frame: pd.DataFrame, filters: list[RowFilter]) -> pd.Series:
             one &= frame["split"].astype(str) == str(f.split)
         if f.options is not None:
             one &= options.map(lambda o, wanted=dict(f.options): o == wanted)
+        if f.with_options:
+            one &= options.map(lambda o, wanted=dict(f.with_options): all(k in o and o[k] == v
+                                                                          for k, v in wanted.items()))
         hit |= one
     return hit
 
@@ -63,7 +68,7 @@ def _drop(claim: PaperClaim, rows: pd.DataFrame) -> tuple[str, bool]:
 def _gaps(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> dict[str, list[float]]:
     """split -> the gaps (points) of its rows over their partner rows of `than`."""
     gaps: dict[str, list[float]] = {}
-    than_options, row_options = _options(than), _options(rows)
+    than_options, row_options = options_of(than), options_of(rows)
     for index, row in rows.iterrows():
         same = than_options.map(lambda o: all(o.get(k) == row_options[index].get(k) for k in claim.same_options))
         partners = than[(than["split"].astype(str) == str(row["split"])) & same]
@@ -114,16 +119,16 @@ def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, comple
     """Each claim beside ours, from candidates.csv (`complete`: every candidate has its row)."""
     results = []
     for claim in claims:
-        rows = candidates[_matches(candidates, claim.rows)]
-        than = candidates[_matches(candidates, claim.than)] if claim.than else rows.iloc[:0]
+        rows = candidates[matching(candidates, claim.rows)]
+        than = candidates[matching(candidates, claim.than)] if claim.than else rows.iloc[:0]
         if rows.empty or (claim.than and than.empty):
             results.append(ClaimResult(claim.what, _paper(claim), "not measured yet" if not complete
-                                       else "no candidate of the study matches", None))
+                                       else "no candidate of the study matches", None, claim.differs))
             continue
         ours, agrees = MEASURES[claim.kind](claim, rows, than)
         if not complete:
             ours += " (partial: the study has not finished)"
-        results.append(ClaimResult(claim.what, _paper(claim), ours, agrees))
+        results.append(ClaimResult(claim.what, _paper(claim), ours, agrees, claim.differs))
     return results
 
 
@@ -131,3 +136,10 @@ def claims_table(results: list[ClaimResult]) -> list[list[str]]:
     """Rows of the report's table: what, paper, ours, agrees."""
     verdict = {True: "yes", False: "**no**", None: "not yet"}
     return [[r.what, r.paper, r.ours, verdict[r.agrees]] for r in results]
+
+
+def disagreements(results: list[ClaimResult]) -> list[str]:
+    """A line per claim ours does not agree with: what, and how the set-ups differ (or that the
+    study gives no account)."""
+    return [f"- {r.what}: {r.differs or 'the study gives no account of the difference.'}"
+            for r in results if r.agrees is False]

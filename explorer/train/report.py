@@ -8,7 +8,8 @@ import pandas as pd
 from explorer.analysis.markdown import frame_table, run_header, table, train_budget
 from explorer.analysis.papers import cite, references
 from explorer.studies.train import ResolvedTrainStudy
-from explorer.train.paper import claims_table, compare_claims
+from explorer.train.figures import write_figures
+from explorer.train.paper import claims_table, compare_claims, disagreements
 from splitbase.files import write_text
 
 CANDIDATE_COLUMNS = ("candidate", "method", "options", "split", "sparsity", "head_macs", "channel",
@@ -29,7 +30,25 @@ def _beside_the_paper(resolved: ResolvedTrainStudy, candidates: pd.DataFrame) ->
     return ["", "## Beside the paper", "", f"Paper: {cite(study.source)}", "",
             "Each claim as the paper states it (its data set and budget) and ours from candidates.csv "
             "(this study's data set and budget, above), in accuracy points; `agrees` within the claim's "
-            "tolerance.", "", *table(["what", "paper", "ours", "agrees"], claims_table(results))]
+            "tolerance.", "", *table(["what", "paper", "ours", "agrees"], claims_table(results)),
+            *_why(disagreements(results))]
+
+
+def _figures(resolved: ResolvedTrainStudy, candidates: pd.DataFrame, out: Path) -> list[str]:
+    written = write_figures(resolved.study.figures, candidates, out)
+    if not written:
+        return []
+    lines = ["", "## Figures", "", "Drawn from candidates.csv beside this report."]
+    for figure, path in written:
+        lines += ["", f"![{figure.title}]({path.name})"]
+    return lines
+
+
+def _why(lines: list[str]) -> list[str]:
+    if not lines:
+        return []
+    return ["", "Where ours does not agree, how the paper's set-up and ours differ there (from the study file):",
+            "", *lines]
 
 
 def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
@@ -57,6 +76,7 @@ def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
                   "`accuracy_drop_points`: base model accuracy minus the candidate's, in points.",
                   "", *frame_table(_shown(shown))]
         lines += _beside_the_paper(resolved, candidates)
+        lines += _figures(resolved, candidates, out)
     if (out / "channel_accuracy.csv").exists():
         states = pd.read_csv(out / "channel_accuracy.csv")
         table = states.pivot(index="candidate", columns="state", values="accuracy").reset_index()

@@ -1,10 +1,15 @@
 """Pillow codecs: JPEG of a tiled feature (paper 004, "Lossy Encoding"), JPEG and PNG of the input image.
 
 The payload is the whole file Pillow writes (JFIF/PNG headers and, for JPEG, the standard
-quantisation and Huffman tables included: a few hundred bytes that matter for small features).
+quantisation and Huffman tables included: 330 bytes for a grey JPEG, which matter for small
+features), or for the feature JPEG with `headers=False` the entropy-coded scan alone: with
+the standard tables every byte before the scan depends only on the image size and the quality
+factor, which both ends know, so a fixed link agrees them once (further than ITU-T T.81's
+abbreviated format, B.4, which still sends the frame and scan headers).
 """
 from __future__ import annotations
 
+import functools
 import io
 import math
 from typing import Annotated
@@ -66,6 +71,24 @@ def _as_chw(shape: tuple[int, ...]) -> tuple[int, int, int]:
     return padded  # type: ignore[return-value]
 
 
+JPEG_EOI = b"\xff\xd9"
+
+
+@functools.lru_cache(maxsize=64)
+def jpeg_preamble(height: int, width: int, quality: int) -> bytes:
+    """The bytes a Pillow grey JPEG of `height` x `width` at `quality` (standard tables) writes
+    before its entropy-coded scan: SOI, JFIF, DQT, SOF0, DHT, SOS. The same for every image of
+    that size, so it is what `headers=False` leaves out and the decoder puts back.
+    """
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((height, width), dtype=np.uint8), mode="L").save(buf, format="JPEG", quality=quality)
+    data = buf.getvalue()
+    at = 2  # after SOI: walk the marker segments (0xFF, marker, 16-bit length) up to SOS's end
+    while data[at + 1] != 0xDA:
+        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    return data[: at + 2 + int.from_bytes(data[at + 2 : at + 4], "big")]
+
+
 def _load(payload: bytes, fmt: str) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(payload), formats=[fmt]) as img:
@@ -78,27 +101,43 @@ class JpegFeatureCodec(Codec):
     """Feature -> channels tiled into one grey image, min/max scaled to 0..255, Pillow JPEG.
 
     The scaling is the 8-bit quantiser over the sample's [min, max] (64 header bits for the
-    two float32 values); decode inverts the JPEG, the tiling and the scaling.
+    two float32 values); decode inverts the JPEG, the tiling and the scaling. headers=True sends
+    the whole JPEG file; headers=False the entropy-coded scan alone (module docstring), which
+    needs the standard tables (optimize=False).
     """
 
 
-    def __init__(self, quality: int = 75, *, optimize: bool = False) -> None:
+    def __init__(self, quality: int = 75, *, optimize: bool = False, headers: bool = True) -> None:
         # optimize=False: the standard Huffman tables, as a fixed hardware JPEG encoder (004) uses.
         self.quality = check_quality(quality)
         self.optimize = bool(optimize)
+        self.headers = bool(headers)
+        if self.optimize and not self.headers:
+            raise ModelError("a JPEG without headers needs the standard Huffman tables (optimize false): "
+                             "optimised tables change with every image and must be sent")
 
     def encode(self, x: Tensor) -> EncodedFeature:
         x = as_feature(x)
         planes = x.reshape(_as_chw(tuple(x.shape)))
         lo, hi, header, header_bits = sample_range(planes, "minmax")
-        grey = quantize(planes, 8, lo, hi).numpy().astype(np.uint8)
+        image = tile(quantize(planes, 8, lo, hi).numpy().astype(np.uint8))
         buf = io.BytesIO()
-        Image.fromarray(tile(grey), mode="L").save(buf, format="JPEG", quality=self.quality, optimize=self.optimize)
-        return EncodedFeature(buf.getvalue(), tuple(x.shape), header, header_bits)
+        Image.fromarray(image, mode="L").save(buf, format="JPEG", quality=self.quality, optimize=self.optimize)
+        data = buf.getvalue()
+        if not self.headers:
+            preamble = jpeg_preamble(*image.shape, self.quality)
+            if not data.startswith(preamble) or not data.endswith(JPEG_EOI):
+                raise ModelError("this Pillow writes JPEG headers that change with the image; send them (headers true)")
+            data = data[len(preamble) : -len(JPEG_EOI)]
+        return EncodedFeature(data, tuple(x.shape), header, header_bits)
 
     def decode(self, encoded: EncodedFeature) -> Tensor:
         chw = _as_chw(encoded.shape)
-        grey = untile(_load(encoded.payload, "JPEG"), chw).astype(np.int64)
+        payload = encoded.payload
+        if not self.headers:
+            rows, cols = grid(chw[0])
+            payload = jpeg_preamble(rows * chw[1], cols * chw[2], self.quality) + payload + JPEG_EOI
+        grey = untile(_load(payload, "JPEG"), chw).astype(np.int64)
         lo, hi = encoded.header["lo"], encoded.header["hi"]
         return dequantize(torch.from_numpy(grey), 8, lo, hi).reshape(encoded.shape)
 

@@ -26,7 +26,8 @@ frozen units j of mse(student unit j output, teacher unit j output); stage "ft" 
 or "kd" (eq. 6, alpha 0.5, tau 1) then fine-tunes deconv and tail, the head frozen
 (`freeze_encoder`, the paper's FE) or not. Baselines (section IV-A) as option `training`:
 "conventional" (CE end to end), "kd" (KD end to end), "hnd" (head + deconv distilled at the
-split only, with stage 1's optimiser).
+split only, with stage 1's optimiser); and "ghnd", stage 1 alone (no fine-tuning), which HND
+differs from only in the points it matches.
 
 The reshaped head is `candidate.module.head`, the deconv the decoder (server side), the quantiser
 the encoder; the candidate's profile traces them like any other part.
@@ -131,7 +132,7 @@ class BottleFitOptions:
     channels: PositiveInt | None = None
     stride: PositiveInt | None = None
     quantize: bool = True
-    training: Literal["bottlefit", "conventional", "kd", "hnd"] = "bottlefit"
+    training: Literal["bottlefit", "conventional", "kd", "hnd", "ghnd"] = "bottlefit"
     finetune: Literal["ft", "kd"] = "ft"
     freeze_encoder: bool = True
     alpha: Fraction = 0.5
@@ -237,6 +238,8 @@ class BottleFit(Method):
                               description="baseline: head + deconv distilled at the split only (HND, Adam as GHND)"),)
         ghnd = LossStage("ghnd", ("head", "decoder"), loss=ghnd_objective, overrides=distil,
                          description="stage 1: head + deconv on GHND (Adam at 1e-3), later units frozen")
+        if training == "ghnd":
+            return (ghnd,)
         trainable = ("decoder", "tail") if options.freeze_encoder else None
         scale = options.finetune_lr_scale
         if options.finetune == "kd":

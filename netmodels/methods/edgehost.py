@@ -6,7 +6,9 @@ The head's feature is coded on the link, at any split point, by
   feature quantised to `bits` levels over its min/max (the codec's quantiser; 8 by default),
   then coded without loss (netmodels.codecs.RleHuffmanCodec), or
 - lossy JPEG (codec "jpeg", "Lossy Encoding") at a quality factor `quality`: channels tiled
-  into one grey image, 8 bits over the sample's min/max, Pillow JPEG (JpegFeatureCodec).
+  into one grey image, 8 bits over the sample's min/max, Pillow JPEG (JpegFeatureCodec); each
+  frame a whole JPEG file, or with `headers: false` its entropy-coded scan alone (the 330 bytes
+  of headers and standard tables fixed by the split point and quality, agreed once).
 
 No layer is added: the method's encoder is None (the feature itself is what the codec sees) and
 its decoder is the link's effect on the values: the n-bit quantiser for rle-huffman (exactly
@@ -112,6 +114,7 @@ class QuantLink(nn.Module):
 class EdgeHostOptions:
     codec: Literal["jpeg", "rle-huffman"] = "jpeg"
     quality: JpegQuality | None = None
+    headers: bool | None = None
     bits: Annotated[int, Bounds(low=1, high=MAX_ENTROPY_BITS)] | None = None
     retrain: bool = True
     train_quality: tuple[JpegQuality, JpegQuality] | None = None
@@ -120,7 +123,7 @@ class EdgeHostOptions:
     def check(self, path: str) -> None:
         """A setting the codec does not take (quality / train_quality with rle-huffman, bits with
         jpeg, train_quality without retraining) is an error, not silently ignored."""
-        wrong = [name for name in (("quality", "train_quality") if self.codec == "rle-huffman" else ("bits",))
+        wrong = [name for name in (("quality", "headers", "train_quality") if self.codec == "rle-huffman" else ("bits",))
                  if getattr(self, name) is not None]
         if not self.retrain and self.train_quality is not None:
             wrong.append("train_quality (retrain is false)")
@@ -162,6 +165,8 @@ class EdgeHost(FeatureMethod):
         if options.codec == "jpeg":
             proxy: nn.Module = JpegLink(options.jpeg_quality, options.retrain_quality)
             bits, codec_options = JPEG_INPUT_BITS, {"quality": options.jpeg_quality}
+            if options.headers is False:
+                codec_options["headers"] = False
         else:
             proxy = QuantLink(options.quant_bits)
             bits, codec_options = options.quant_bits, {"bits": options.quant_bits}

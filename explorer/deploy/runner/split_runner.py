@@ -280,8 +280,24 @@ def _chw(shape) -> tuple[int, int, int]:
     return tuple((1,) * (3 - len(shape)) + tuple(shape))  # type: ignore[return-value]
 
 
-def jpeg_encode(x: np.ndarray, quality: int, optimize: bool) -> tuple[bytes, list[float]]:
+def _jpeg_bytes(image: np.ndarray, quality: int, optimize: bool) -> bytes:
     from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(image, mode="L").save(buf, format="JPEG", quality=quality, optimize=optimize)
+    return buf.getvalue()
+
+
+def jpeg_preamble(height: int, width: int, quality: int) -> bytes:
+    """What a standard-table JPEG of that size and quality writes before its scan (the same for
+    every image): left out of the payload when the wire says headers false, put back to decode."""
+    data = _jpeg_bytes(np.zeros((height, width), dtype=np.uint8), quality, False)
+    at = 2
+    while data[at + 1] != 0xDA:
+        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    return data[: at + 2 + int.from_bytes(data[at + 2 : at + 4], "big")]
+
+
+def jpeg_encode(x: np.ndarray, quality: int, optimize: bool, headers: bool) -> tuple[bytes, list[float]]:
     c, h, w = _chw(x.shape)
     planes = x.reshape(c, h, w)
     lo, hi, floats = sample_range(planes, "minmax")
@@ -289,15 +305,18 @@ def jpeg_encode(x: np.ndarray, quality: int, optimize: bool) -> tuple[bytes, lis
     padded = np.zeros((rows * cols, h, w), dtype=np.uint8)
     padded[:c] = quantize(planes, 8, lo, hi).astype(np.uint8)
     tiled = padded.reshape(rows, cols, h, w).transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
-    buf = io.BytesIO()
-    Image.fromarray(tiled, mode="L").save(buf, format="JPEG", quality=quality, optimize=optimize)
-    return buf.getvalue(), floats
+    data = _jpeg_bytes(tiled, quality, optimize)
+    if not headers:
+        data = data[len(jpeg_preamble(rows * h, cols * w, quality)) : -2]  # the scan, without EOI
+    return data, floats
 
 
-def jpeg_decode(payload: bytes, shape, floats: list[float]) -> np.ndarray:
+def jpeg_decode(payload: bytes, shape, floats: list[float], quality: int, headers: bool) -> np.ndarray:
     from PIL import Image
     c, h, w = _chw(shape)
     rows, cols = _grid(c)
+    if not headers:
+        payload = jpeg_preamble(rows * h, cols * w, quality) + payload + b"\xff\xd9"
     try:
         with Image.open(io.BytesIO(payload), formats=["JPEG"]) as img:
             image = np.asarray(img)
@@ -317,7 +336,7 @@ def encode(wire: dict, z: np.ndarray) -> tuple[bytes, list[float]]:
     if codec == "none":
         return z.astype("<f4").tobytes(), []
     if codec == "jpeg":
-        return jpeg_encode(z, wire["quality"], wire["optimize"])
+        return jpeg_encode(z, wire["quality"], wire["optimize"], wire.get("headers", True))
     lo, hi, floats = sample_range(z, wire["scale"])
     levels = quantize(z, wire["bits"], lo, hi).ravel()
     if codec == "quant":
@@ -334,7 +353,7 @@ def decode(wire: dict, payload: bytes, floats: list[float]) -> np.ndarray:
             raise FrameError(f"payload of {len(payload)} bytes, expected {4 * count} (float32 x {count})")
         return np.frombuffer(payload, dtype="<f4").astype(np.float32).reshape(shape)
     if codec == "jpeg":
-        return jpeg_decode(payload, shape, floats)
+        return jpeg_decode(payload, shape, floats, wire["quality"], wire.get("headers", True))
     if codec == "quant":
         levels = unpack_fixed(payload, wire["bits"], count)
     else:

@@ -17,6 +17,7 @@ FEATURE = np.maximum(np.random.default_rng(0).normal(size=(6, 5, 7)), 0).astype(
     ("rle-huffman", {"bits": 8}, {"bits": 8, "scale": "minmax"}),
     ("rle-huffman", {"bits": 4, "scale": "max"}, {"bits": 4, "scale": "max"}),
     ("jpeg", {"quality": 40}, {"quality": 40, "optimize": False}),
+    ("jpeg", {"quality": 5, "headers": False}, {"quality": 5, "optimize": False, "headers": False}),
 ])
 def test_the_runner_codes_as_the_netmodels_codec(name, options, wire):
     wire = {"codec": name, "shape": list(FEATURE.shape), **wire}

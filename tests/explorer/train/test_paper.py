@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from explorer.studies.train import PaperClaim, resolve_train_study
-from explorer.train.paper import claims_table, compare_claims
+from explorer.studies.train import PaperClaim, StudyFigure, resolve_train_study
+from explorer.train.figures import series_infos
+from explorer.train.paper import claims_table, compare_claims, disagreements, matching
 from explorer.analysis.papers import PAPERS
 from explorer.cli import main
 from splitbase import StudyError
@@ -87,7 +88,7 @@ def test_claims_need_their_paper(tmp_path):
         resolve_train_study(path)
 
 
-@pytest.mark.parametrize("name, candidates", [("bottlefit_resnet18_fmnist", 46), ("edge_host_accuracy_vgg16_fmnist", 170)])
+@pytest.mark.parametrize("name, candidates", [("bottlefit_resnet18_fmnist", 54), ("edge_host_accuracy_vgg16_fmnist", 469)])
 def test_a_paper_study_runs_end_to_end_on_synthetic_data_with_its_claims(tmp_path, capsys, name, candidates):
     """The shipped study file, unchanged but for the data set (synthetic) and the budgets (one
     step): every candidate trains and the report sets each claim beside ours."""
@@ -105,6 +106,8 @@ def test_a_paper_study_runs_end_to_end_on_synthetic_data_with_its_claims(tmp_pat
     paper = resolve_train_study(path).study
     assert PAPERS.get(paper.source).authors in beside and len(pd.read_csv(tmp_path / "out" / "candidates.csv")) == candidates
     assert all(c.what in beside for c in paper.paper) and "not measured yet" not in beside
+    for figure in paper.figures:
+        assert (tmp_path / "out" / f"{figure.name}.png").stat().st_size > 0 and f"({figure.name}.png)" in report
 
 
 def test_a_ratio_claim_takes_the_highest_ratio_within_the_accuracy_loss_and_its_gain():
@@ -126,3 +129,40 @@ def test_a_ratio_claim_takes_the_highest_ratio_within_the_accuracy_loss_and_its_
     assert [r.agrees for r in results] == [True, True, None]
     with pytest.raises(StudyError, match="than: not taken by kind 'drop'"):
         claim(what="x", kind="drop", value=1.0, rows=plain, than=plain)
+
+
+def test_with_options_matches_rows_holding_those_options_and_exact_options_the_rest_too():
+    frame = pd.DataFrame([row("a", "edgehost", {"codec": "jpeg", "quality": q, "retrain": False}, 0.9) for q in (10, 20)]
+                         + [row("a", "edgehost", {"codec": "jpeg", "quality": 10}, 0.9)])
+    some = parse(PaperClaim, {"what": "x", "kind": "drop", "value": 1.0,
+                              "rows": [{"with_options": {"codec": "jpeg", "retrain": False}}]}, "paper[0]")
+    exact = parse(PaperClaim, {"what": "x", "kind": "drop", "value": 1.0,
+                               "rows": [{"options": {"codec": "jpeg", "quality": 10}}]}, "paper[0]")
+    assert list(matching(frame, some.rows)) == [True, True, False]
+    assert list(matching(frame, exact.rows)) == [False, False, True]
+    with pytest.raises(StudyError, match="not both"):
+        parse(PaperClaim, {"what": "x", "kind": "drop", "value": 1.0,
+                           "rows": [{"options": {}, "with_options": {"codec": "jpeg"}}]}, "paper[0]")
+
+
+def test_a_claim_ours_does_not_meet_is_listed_with_the_study_s_account_of_the_difference():
+    meets = claim(what="meets", kind="drop", value=1.0, rows=[{"method": "bottlefit"}], differs="never shown")
+    misses = claim(what="misses", kind="drop", value=0.0, tolerance=0.0, rows=[{"method": "autoencoder"}],
+                   differs="ImageNet there, Fashion-MNIST here.")
+    silent = claim(what="silent", kind="drop", value=0.0, tolerance=0.0, rows=[{"method": "autoencoder"}])
+    lines = disagreements(compare_claims([meets, misses, silent], CANDIDATES, complete=True))
+    assert lines == ["- misses: ImageNet there, Fashion-MNIST here.",
+                     "- silent: the study gives no account of the difference."]
+
+
+def test_a_figure_series_holds_its_rows_in_the_order_of_x_labelled_by_an_option():
+    frame = pd.DataFrame([{**row("a", "edgehost", {"quality": q}, acc), "compression_ratio": ratio}
+                          for q, acc, ratio in ((90, 0.95, 5.0), (10, 0.80, 40.0), (50, 0.93, 12.0))])
+    figure = parse(StudyFigure, {"name": "qf", "title": "t", "point_label": "quality",
+                                 "series": [{"label": "as coded", "rows": [{"method": "edgehost"}]},
+                                            {"label": "none yet", "rows": [{"method": "bottlefit"}]}]}, "figures[0]")
+    (info,) = series_infos(figure, frame)
+    assert info.label == "as coded" and info.point_labels == ["90", "50", "10"]
+    assert list(info.x) == [5.0, 12.0, 40.0] and list(info.y) == pytest.approx([95.0, 93.0, 80.0])
+    with pytest.raises(StudyError, match="safe"):
+        parse(StudyFigure, {"name": "../up", "title": "t", "series": [{"label": "x", "rows": [{}]}]}, "figures[0]")

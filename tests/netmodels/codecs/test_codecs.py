@@ -92,6 +92,18 @@ def test_jpeg_bytes_fall_with_quality() -> None:
     assert errors[0] < errors[-1] and errors[0] < 1e-3 * x.max().item() ** 2
 
 
+@pytest.mark.parametrize("channels, size, quality", [(64, 16, 10), (512, 2, 1), (3, 9, 90)])
+def test_a_jpeg_without_headers_is_the_file_less_its_fixed_preamble(channels: int, size: int, quality: int) -> None:
+    x = sparse_feature(channels=channels, size=size)
+    full, bare = build_codec("jpeg", quality=quality), build_codec("jpeg", quality=quality, headers=False)
+    whole, scan = full.encode(x), bare.encode(x)
+    assert whole.payload.endswith(scan.payload + b"\xff\xd9") and not scan.payload.startswith(b"\xff\xd8")
+    assert whole.bits - scan.bits == 8 * 330  # SOI .. SOS of a grey JPEG with the standard tables, and EOI
+    assert torch.equal(bare.decode(scan), full.decode(whole))
+    with pytest.raises(ModelError, match="standard Huffman tables"):
+        build_codec("jpeg", quality=quality, optimize=True, headers=False)
+
+
 def test_tiling_is_near_square_and_invertible() -> None:
     planes = np.arange(10 * 3 * 2).reshape(10, 3, 2)
     image = tile(planes)

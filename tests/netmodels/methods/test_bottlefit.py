@@ -158,6 +158,7 @@ def test_each_bottlefit_stage_lowers_its_loss_and_trains_only_its_parts(data, ba
     ({"training": "conventional"}, [("ce", None)]),
     ({"training": "kd"}, [("kd", None)]),
     ({"training": "hnd"}, [("hnd", ("head", "decoder"))]),
+    ({"training": "ghnd"}, [("ghnd", ("head", "decoder"))]),
     ({"finetune": "kd", "freeze_encoder": False}, [("ghnd", ("head", "decoder")), ("kd", None)]),
 ])
 def test_baselines_and_stage_two_variants_train_and_lower_their_losses(data, base, options, stages):
@@ -189,7 +190,7 @@ def test_applies_to_refuses_the_input_split_and_a_head_without_conv_in_one_line(
     ({"compression_ratio": None}, "needs a compression_ratio"),
     ({"compression_ratio": 2}, "not a bottleneck"),
     ({"channel": ChannelSpec("awgn")}, "reliable link"),
-    ({"options": {"training": "ghnd"}}, "training"),
+    ({"options": {"training": "hkd"}}, "training"),
 ])
 def test_bad_settings_are_refused_before_training(kw, message):
     with pytest.raises(ModelError, match=message):

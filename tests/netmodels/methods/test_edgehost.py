@@ -80,6 +80,14 @@ def test_without_retraining_the_candidate_is_only_evaluated_with_the_codec(data,
     assert low.test_accuracy <= high.test_accuracy and low.profile.compression_ratio > high.profile.compression_ratio
 
 
+def test_without_headers_each_frame_sends_330_bytes_less_and_codes_the_same(data, base):
+    whole, scan = (measure_payload(candidate(base, quality=20, retrain=False, **h), data, max_samples=16)
+                   for h in ({}, {"headers": False}))
+    assert whole.payload_bits - scan.payload_bits == pytest.approx(8 * 330)
+    assert candidate(base, quality=20, headers=False).parts.codec_options == {"quality": 20, "headers": False}
+    assert candidate(base, quality=20).parts.codec_options == {"quality": 20}  # unchanged without the option
+
+
 @pytest.mark.parametrize("split", ["input", "fc"])
 def test_any_split_point_is_coded(data, base, split):
     c = candidate(base, split=split, quality=50, retrain=False)
@@ -91,6 +99,7 @@ def test_any_split_point_is_coded(data, base, split):
 
 @pytest.mark.parametrize("options, message", [
     ({"codec": "rle-huffman", "quality": 50}, "takes no quality"),
+    ({"codec": "rle-huffman", "headers": False}, "takes no headers"),
     ({"codec": "jpeg", "bits": 4}, "takes no bits"),
     ({"retrain": False, "train_quality": [30, 35]}, "retrain is false"),
     ({"train_quality": [40, 30]}, "train_quality"),

@@ -1,0 +1,54 @@
+"""A retraining study's figures (explorer.studies.train.StudyFigure), drawn from candidates.csv.
+
+Each figure is a `SeriesInfo` per series (what to draw, tested) and one drawing
+(explorer.analysis.plots.draw_series); the PNG lies beside candidates.csv, the CSV it is drawn from.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from explorer.analysis.plots import SeriesInfo, draw_series
+from explorer.studies.train import StudyFigure
+from explorer.train.paper import matching, options_of
+
+# How a plotted column is shown: (axis label with its unit, factor from the CSV's unit).
+SHOWN = {
+    "compression_ratio": ("compression ratio (raw float32 feature / bits sent)", 1.0),
+    "accuracy": ("test accuracy (%)", 100.0),
+    "accuracy_drop_points": ("accuracy drop against the base model (points)", 1.0),
+    "payload_bits": ("bits sent per frame (kbit)", 1e-3),
+    "head_macs": ("head MACs (M)", 1e-6),
+    "head_params": ("head parameters (k)", 1e-3),
+}
+
+
+def series_infos(figure: StudyFigure, candidates: pd.DataFrame) -> list[SeriesInfo]:
+    """Each series' points (x, y as shown, in the order of x) and their labels; series without a
+    row yet (a study still running) are left out."""
+    infos = []
+    for series in figure.series:
+        rows = candidates[matching(candidates, series.rows)].sort_values(figure.x, kind="stable")
+        if rows.empty:
+            continue
+        labels = ([str(o.get(figure.point_label, "")) for o in options_of(rows)]
+                  if figure.point_label else [""] * len(rows))
+        infos.append(SeriesInfo(series.label, rows[figure.x].to_numpy(dtype=float) * SHOWN[figure.x][1],
+                                rows[figure.y].to_numpy(dtype=float) * SHOWN[figure.y][1], labels))
+    return infos
+
+
+def write_figures(figures: list[StudyFigure], candidates: pd.DataFrame, out: Path) -> list[tuple[StudyFigure, Path]]:
+    """Every figure with a row to draw, as out/<name>.png: (figure, path) of those written."""
+    written = []
+    for figure in figures:
+        infos = series_infos(figure, candidates)
+        if not infos:
+            continue
+        path = out / f"{figure.name}.png"
+        draw_series(infos, path, figure.title, x_label=SHOWN[figure.x][0], y_label=SHOWN[figure.y][0],
+                    log_x=figure.log_x and bool(np.all(np.concatenate([i.x for i in infos]) > 0)))
+        written.append((figure, path))
+    return written
