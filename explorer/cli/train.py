@@ -22,15 +22,21 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
                         help="start no candidate that would not end within SECONDS of this call; "
                              "re-run the same command to go on (finished candidates are kept)")
     parser.add_argument("--no-progress", action="store_true", help="no progress lines")
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: write REPORT.md and the figures again from the finished CSV files "
+                             "(after editing the study's claims or figures)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from explorer.studies.train import resolve_train_study
-    from explorer.train.run import run_train_study
+    from explorer.train.run import rewrite_report, run_train_study
     from splitbase.paths import cache_dir
 
     resolved = resolve_train_study(args.study, output=args.output)
+    if args.report_only:
+        print(f"report written again from the CSV files -> {rewrite_report(resolved)}")
+        return 0
     done = run_train_study(resolved, data_root=args.data_root, cache_dir=cache_dir(args.cache_dir),
                            progress=not args.no_progress, time_limit_s=args.time_limit)
     left = f"; {done.remaining} left: re-run the same command to go on" if done.remaining else ""

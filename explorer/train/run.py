@@ -138,6 +138,22 @@ def run_train_study(resolved: ResolvedTrainStudy, *, data_root: str | None = Non
     return TrainRun(out, trained, remaining, rebased)
 
 
+def rewrite_report(resolved: ResolvedTrainStudy) -> Path:
+    """REPORT.md (and the figures) written again from the finished CSV files of the study's folder,
+    training nothing: for a study whose claims, figures or description changed since it ran.
+    StudyError unless every candidate of the study has its row and no row is of another candidate
+    (a changed candidate needs training: run the study)."""
+    out = resolved.output
+    if not (out / "candidates.csv").is_file() or not (out / "baselines.csv").is_file():
+        raise StudyError(f"{out}: no finished run of this study to report on (run it first)")
+    keys = {candidate_key(spec, states, resolved) for spec, states in resolved.specs}
+    found = set(ResultRows(out / "candidates.csv", "candidate_key", CANDIDATE_COLUMNS).rows)
+    if keys != found:
+        raise StudyError(f"{out}: {len(keys - found)} candidates of the study have no row and {len(found - keys)} "
+                         "rows are of candidates it no longer lists: run the study to bring them in step")
+    return write_report(resolved, out)
+
+
 def _match_study(rows: ResultRows, states_rows: ResultRows, keys: list[str], digests: dict[str, str]) -> int:
     """Drop the rows of candidates the study no longer lists (changed or removed since they ran)
     and those trained from another base model than `digests` (model -> weights digest) names;

@@ -115,6 +115,24 @@ def test_a_study_resumes_where_a_call_stopped_and_retrains_only_what_changed(tmp
     assert provenance["wall_time_s"] == pytest.approx(sum(c["wall_time_s"] for c in provenance["calls"]), abs=0.01)
 
 
+def test_report_only_writes_the_report_again_from_the_csv_files_and_trains_nothing(tmp_path, capsys, monkeypatch):
+    path, args = train_args(tmp_path)
+    assert main([*args, "--report-only"]) == 2
+    assert "no finished run" in capsys.readouterr().err
+    assert main(args) == 0
+    trained = _count_retrains(monkeypatch)
+    described = {**STUDY, "description": "described after the run"}
+    path.write_text(yaml.safe_dump(described))
+    assert main([*args, "--report-only"]) == 0 and trained == []
+    assert "described after the run" in (tmp_path / "out" / "REPORT.md").read_text()
+    grown = {**described, "candidates": [{**STUDY["candidates"][0], "compression_ratio": [8, 32, 16]}]}
+    path.write_text(yaml.safe_dump(grown))
+    capsys.readouterr()
+    assert main([*args, "--report-only"]) == 2 and trained == []
+    assert capsys.readouterr().err.strip().endswith("1 candidates of the study have no row and 0 rows are of "
+                                                    "candidates it no longer lists: run the study to bring them in step")
+
+
 def test_rows_trained_from_another_base_model_are_trained_again(tmp_path, capsys, monkeypatch):
     # A fresh cache on another machine trains the base model anew: the rows of the old one must
     # not sit beside rows of the new one.
