@@ -9,6 +9,7 @@ pyplot's (its registry of open figures is nothing a file needs), each rendered o
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -39,8 +40,9 @@ def _figure(figsize: tuple[float, float], rows: int = 1, *, sharex: bool = False
 
 
 def _save(fig: Figure, path: Path, title: str) -> Figure:
-    """`fig` titled and written to `path` (format from its suffix, 120 dpi), rendered once."""
-    fig.suptitle(title, fontsize=10)
+    """`fig` titled (a long title wrapped to the figure's width) and written to `path` (format from
+    its suffix, 120 dpi), rendered once."""
+    fig.suptitle(textwrap.fill(title, width=int(12 * fig.get_figwidth())), fontsize=10)
     fig.tight_layout()
     # tight_layout leaves a placeholder layout engine, and savefig draws a figure that has one
     # once more before rendering it; the layout is fixed now, so drop the engine
