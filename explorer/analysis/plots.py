@@ -250,16 +250,19 @@ class SeriesInfo:
 
 
 def draw_series(infos: Sequence[SeriesInfo], path: Path, title: str, *, x_label: str, y_label: str,
-                log_x: bool = True) -> Figure:
-    """Each series a line with markers, each point's label written beside it."""
+                log_x: bool = True, log_y: bool = False, lines: bool = True) -> Figure:
+    """Each series a line with markers (markers alone without `lines`), each point's label written beside it."""
     fig, axis = _figure((7.5, 5))
     for s, info in enumerate(infos):
-        axis.plot(info.x, info.y, marker=MARKERS[s % len(MARKERS)], label=info.label)
+        axis.plot(info.x, info.y, marker=MARKERS[s % len(MARKERS)], linestyle="-" if lines else "none",
+                  label=info.label)
         for x, y, text in zip(info.x, info.y, info.point_labels):
             if text:
                 axis.annotate(text, (x, y), textcoords="offset points", xytext=(3, 3), fontsize=7)
     if log_x:
         axis.set_xscale("log")
+    if log_y:
+        axis.set_yscale("log")
     axis.set_xlabel(x_label)
     axis.set_ylabel(y_label)
     axis.legend(fontsize=8)

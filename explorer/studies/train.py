@@ -75,12 +75,13 @@ class CandidateGroup:
 
 @dataclass(frozen=True)
 class RowFilter:
-    """candidates.csv rows of `method` (any when None) at `split` (any when None) whose options
+    """candidates.csv rows of `method` (any when None) at `split` and `sparsity` (any when None) whose options
     are exactly `options` (None: any options) and include every key and value of `with_options`
     (e.g. {codec: jpeg, retrain: false}: at every quality factor)."""
 
     method: str | None = None
     split: str | None = None
+    sparsity: Sparsity | None = None
     options: dict[str, Any] | None = None
     with_options: dict[str, Any] = field(default_factory=dict)
 
@@ -103,12 +104,16 @@ class PaperClaim:
     `than`, the gain in percent of that ratio over the same of `than` at the split; agrees when
     every split's value is within [low, high] widened by `tolerance` (in the value's unit). Our
     ratios count raw float32 features; `feature_bits` restates them against the paper's raw
-    feature width (004's engine: 16 bits, so ours x 16 / 32). `differs`: how the paper's set-up
+    feature width (004's engine: 16 bits, so ours x 16 / 32). kind `dominance`: the rows within
+    `max_drop` points that are on their own front over `objectives` (columns of candidates.csv,
+    all minimised; `device_macs` is head_macs + encoder_macs), and the percentage of them that no
+    row of `than` within `max_drop` dominates (001: "no point on other curves with smaller
+    computational cost and communication overhead simultaneously": 100). `differs`: how the paper's set-up
     and ours differ where it bears on this claim (data set, model, budget, link), which the
     report prints under its table when ours does not agree."""
 
     what: str
-    kind: Literal["drop", "gap", "ratio"]
+    kind: Literal["drop", "gap", "ratio", "dominance"]
     value: float | list[float]
     rows: list[RowFilter]
     than: list[RowFilter] = field(default_factory=list)
@@ -118,6 +123,7 @@ class PaperClaim:
     max_drop: float = 1.0
     feature_bits: Annotated[float, Bounds(low=1, high=32)] = 32.0
     differs: str = ""
+    objectives: list[str] = field(default_factory=lambda: ["device_macs", "payload_bits"])
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -129,15 +135,17 @@ class PaperClaim:
         values = self.value if isinstance(self.value, list) else [self.value]
         if not 1 <= len(values) <= 2 or sorted(values) != list(values):
             raise StudyError(f"{path}.value: a number or [low, high], got {self.value!r}")
-        if self.kind == "gap" and not self.than or self.kind == "drop" and self.than:
-            raise StudyError(f"{path}.than: {'needed by' if self.kind == 'gap' else 'not taken by'} kind {self.kind!r}")
+        if self.kind in ("gap", "dominance") and not self.than or self.kind == "drop" and self.than:
+            raise StudyError(f"{path}.than: {'not taken by' if self.kind == 'drop' else 'needed by'} kind {self.kind!r}")
+        if self.kind == "dominance" and len(self.objectives) < 2:
+            raise StudyError(f"{path}.objectives: at least two columns, got {self.objectives}")
         if not self.rows:
             raise StudyError(f"{path}.rows: at least one filter")
 
 
-# candidates.csv columns a study figure may plot.
+# candidates.csv columns a study figure may plot (device_macs: head_macs + encoder_macs).
 FigureColumn = Literal["compression_ratio", "accuracy", "accuracy_drop_points", "payload_bits", "head_macs",
-                       "head_params"]
+                       "device_macs", "head_params"]
 
 
 @dataclass(frozen=True)
@@ -153,7 +161,7 @@ class StudyFigure:
     """A figure of candidates.csv drawn beside the report as `name`.png (explorer.train.figures):
     `y` against `x`, one line per series through its rows in the order of x, each point marked
     with the value of the option `point_label` (e.g. quality) when given; x on a log axis unless
-    `log_x` is false."""
+    `log_x` is false, y on one when `log_y` is true; markers alone when `lines` is false."""
 
     name: str
     title: str
@@ -162,6 +170,8 @@ class StudyFigure:
     y: FigureColumn = "accuracy"
     point_label: str | None = None
     log_x: bool = True
+    log_y: bool = False
+    lines: bool = True
 
     def check(self, path: str) -> None:
         check_name(self.name, f"{path}.name")

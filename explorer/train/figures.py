@@ -12,7 +12,7 @@ import pandas as pd
 
 from explorer.analysis.plots import SeriesInfo, draw_series
 from explorer.studies.train import StudyFigure
-from explorer.train.paper import matching, options_of
+from explorer.train.paper import matching, options_of, with_device_macs
 
 # How a plotted column is shown: (axis label with its unit, factor from the CSV's unit).
 SHOWN = {
@@ -21,6 +21,7 @@ SHOWN = {
     "accuracy_drop_points": ("accuracy drop against the base model (points)", 1.0),
     "payload_bits": ("bits sent per frame (kbit)", 1e-3),
     "head_macs": ("head MACs (M)", 1e-6),
+    "device_macs": ("on-device MACs, head and encoder (M)", 1e-6),
     "head_params": ("head parameters (k)", 1e-3),
 }
 
@@ -28,7 +29,7 @@ SHOWN = {
 def series_infos(figure: StudyFigure, candidates: pd.DataFrame) -> list[SeriesInfo]:
     """Each series' points (x, y as shown, in the order of x) and their labels; series without a
     row yet (a study still running) are left out."""
-    infos = []
+    infos, candidates = [], with_device_macs(candidates)
     for series in figure.series:
         rows = candidates[matching(candidates, series.rows)].sort_values(figure.x, kind="stable")
         if rows.empty:
@@ -40,6 +41,10 @@ def series_infos(figure: StudyFigure, candidates: pd.DataFrame) -> list[SeriesIn
     return infos
 
 
+def _positive(arrays) -> bool:
+    return bool(np.all(np.concatenate(list(arrays)) > 0))
+
+
 def write_figures(figures: list[StudyFigure], candidates: pd.DataFrame, out: Path) -> list[tuple[StudyFigure, Path]]:
     """Every figure with a row to draw, as out/<name>.png: (figure, path) of those written."""
     written = []
@@ -49,6 +54,7 @@ def write_figures(figures: list[StudyFigure], candidates: pd.DataFrame, out: Pat
             continue
         path = out / f"{figure.name}.png"
         draw_series(infos, path, figure.title, x_label=SHOWN[figure.x][0], y_label=SHOWN[figure.y][0],
-                    log_x=figure.log_x and bool(np.all(np.concatenate([i.x for i in infos]) > 0)))
+                    log_x=figure.log_x and _positive(info.x for info in infos),
+                    log_y=figure.log_y and _positive(info.y for info in infos), lines=figure.lines)
         written.append((figure, path))
     return written

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from explorer.analysis.pareto import non_dominated
 from explorer.studies.train import PaperClaim, RowFilter
 
 
@@ -41,6 +42,8 @@ def matching(frame: pd.DataFrame, filters: list[RowFilter]) -> pd.Series:
             one &= frame["method"] == f.method
         if f.split is not None:
             one &= frame["split"].astype(str) == str(f.split)
+        if f.sparsity is not None:
+            one &= frame["sparsity"].astype(float) == float(f.sparsity)
         if f.options is not None:
             one &= options.map(lambda o, wanted=dict(f.options): o == wanted)
         if f.with_options:
@@ -48,6 +51,14 @@ def matching(frame: pd.DataFrame, filters: list[RowFilter]) -> pd.Series:
                                                                           for k, v in wanted.items()))
         hit |= one
     return hit
+
+
+def with_device_macs(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with column device_macs = head_macs + encoder_macs (what the device computes per
+    frame), where both are there."""
+    if not {"head_macs", "encoder_macs"} <= set(frame.columns):
+        return frame
+    return frame.assign(device_macs=frame["head_macs"] + frame["encoder_macs"])
 
 
 def _range(values: list[float]) -> str:
@@ -112,11 +123,30 @@ def _ratio(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[s
         bool(((best >= low) & (best <= high)).all())
 
 
-MEASURES = {"drop": lambda claim, rows, than: _drop(claim, rows), "gap": _gap, "ratio": _ratio}
+def _dominance(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[str, bool | None]:
+    """The rows' own front within max_drop, and the share of it no row of `than` within max_drop dominates."""
+    ours, theirs = (frame[frame["accuracy_drop_points"] <= claim.max_drop] for frame in (rows, than))
+    if ours.empty:
+        return f"no row within {claim.max_drop:g} points", None
+    mine = ours[claim.objectives].to_numpy(dtype=float)
+    front = ours[non_dominated(mine)]
+    other = theirs[claim.objectives].to_numpy(dtype=float)
+    beaten = [bool(((other <= point).all(axis=1) & (other < point).any(axis=1)).any())
+              for point in front[claim.objectives].to_numpy(dtype=float)]
+    share = 100.0 * (1.0 - sum(beaten) / len(beaten))
+    named = ", ".join(str(split) for split, lost in zip(front["split"], beaten) if lost)
+    shown = f"{len(beaten) - sum(beaten)} of {len(beaten)} front points not dominated ({share:.0f} %)"
+    low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
+    return shown + (f"; dominated at {named}" if named else ""), bool(low <= share <= high)
+
+
+MEASURES = {"drop": lambda claim, rows, than: _drop(claim, rows), "gap": _gap, "ratio": _ratio,
+            "dominance": _dominance}
 
 
 def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, complete: bool) -> list[ClaimResult]:
     """Each claim beside ours, from candidates.csv (`complete`: every candidate has its row)."""
+    candidates = with_device_macs(candidates)
     results = []
     for claim in claims:
         rows = candidates[matching(candidates, claim.rows)]

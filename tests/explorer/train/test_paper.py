@@ -88,7 +88,7 @@ def test_claims_need_their_paper(tmp_path):
         resolve_train_study(path)
 
 
-@pytest.mark.parametrize("name, candidates", [("bottlefit_resnet18_fmnist", 54), ("edge_host_accuracy_vgg16_fmnist", 496)])
+@pytest.mark.parametrize("name, candidates", [("bottlefit_resnet18_fmnist", 54), ("edge_host_accuracy_vgg16_fmnist", 496), ("three_step_resnet18_fmnist", 63)])
 def test_a_paper_study_runs_end_to_end_on_synthetic_data_with_its_claims(tmp_path, capsys, name, candidates):
     """The shipped study file, unchanged but for the data set (synthetic) and the budgets (one
     step): every candidate trains and the report sets each claim beside ours."""
@@ -166,3 +166,21 @@ def test_a_figure_series_holds_its_rows_in_the_order_of_x_labelled_by_an_option(
     assert list(info.x) == [5.0, 12.0, 40.0] and list(info.y) == pytest.approx([95.0, 93.0, 80.0])
     with pytest.raises(StudyError, match="safe"):
         parse(StudyFigure, {"name": "../up", "title": "t", "series": [{"label": "x", "rows": [{}]}]}, "figures[0]")
+
+
+def test_dominance_takes_the_rows_own_front_and_counts_the_points_no_other_row_beats():
+    def point(split, method, macs, bits, drop):
+        return {"split": split, "method": method, "options": "", "accuracy": 0.9, "accuracy_drop_points": drop,
+                "head_macs": macs, "encoder_macs": 0.0, "payload_bits": bits}
+
+    frame = pd.DataFrame([point("a", "threestep", 10.0, 100.0, 1.0), point("b", "threestep", 20.0, 50.0, 1.5),
+                          point("b", "threestep", 25.0, 60.0, 0.5),  # not on its own front: not judged
+                          point("c", "threestep", 30.0, 5.0, 3.0),  # beyond max_drop: not judged
+                          point("a", "bottlenetpp", 5.0, 90.0, 0.2),  # dominates the first
+                          point("b", "bottlenetpp", 15.0, 10.0, 2.5)])  # would dominate, but loses too much
+    wins = claim(what="front", kind="dominance", value=100.0, tolerance=0.0, max_drop=2.0,
+                 rows=[{"method": "threestep"}], than=[{"method": "bottlenetpp"}])
+    (result,) = compare_claims([wins], frame, complete=True)
+    assert result.ours == "1 of 2 front points not dominated (50 %); dominated at a" and result.agrees is False
+    with pytest.raises(StudyError, match="than: needed by kind 'dominance'"):
+        claim(what="x", kind="dominance", value=100.0, rows=[{}])
