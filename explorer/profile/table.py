@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from explorer.profile.bits import BitWidths
+from explorer.profile.pruning import HeadPruning, head_pruning, layer_modules
 from netmodels.profiling import LAYER_CLASSES
 from netmodels.graph import GraphUnitModel, SentTensor
 from netmodels.graph.profile import trace_graph_model
@@ -77,6 +78,9 @@ class SplitProfile:
     # (k = -1 first) and the head's peak activation bytes, float32 features (0 for k = -1)
     sent: tuple[tuple[SentTensor, ...], ...] | None = None
     head_peak_bytes: np.ndarray | None = None
+    # what pruning the head of each split does to every unit, for any sparsity
+    # (explorer.profile.pruning); None where the pruner does not plan the model
+    pruning: HeadPruning | None = None
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -188,15 +192,20 @@ def profile_model(model: UnitModel, *, name: str, input_shape: tuple[int, int, i
 
     Raises UnsupportedOpError listing operators without a handler unless `allow_unsupported`.
     A traced graph's profile (model a netmodels.graph.GraphUnitModel) also lists every tensor
-    sent and the head's peak activation memory.
+    sent and the head's peak activation memory. A zoo model's (at its own input shape) holds
+    what pruning does to each head (`pruning`, from the same trace, traced layer by layer too).
     """
     graph = isinstance(model, GraphUnitModel)
-    trace = trace_graph_model(model, input_shape) if graph else trace_model(model, input_shape)
+    planned = not graph and tuple(input_shape or model.input_shape) == tuple(model.input_shape)
+    if graph:
+        trace = trace_graph_model(model, input_shape)
+    else:
+        trace = trace_model(model, input_shape, layers=layer_modules(model) if planned else ())
     if not allow_unsupported:
         trace.require_supported(name)
     profile = profile_trace(trace, model=name, bits=bits)
     if not graph:
-        return profile
+        return dataclasses.replace(profile, pruning=head_pruning(model, trace) if planned else None)
     peaks = [0] + [cut.head_peak_bytes for cut in model.cuts]
     return dataclasses.replace(profile, sent=tuple(model.sent_tensors(k) for k in profile.index),
                                head_peak_bytes=np.array(peaks, dtype=np.int64))

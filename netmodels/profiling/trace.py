@@ -62,18 +62,28 @@ class UnitTrace:
     calls: int = 0
     by_class: dict[str, ClassCount] = field(default_factory=dict)
 
+    def add(self, cost: OpCount) -> None:
+        """Count one operator call of this unit."""
+        self.macs += cost.macs
+        self.read_elements += cost.read_elements
+        self.written_elements += cost.written_elements
+        if cost.layer_class:
+            self.by_class.setdefault(cost.layer_class, ClassCount()).add(cost)
+
 
 @dataclass
 class ModelTrace:
     """Per-unit costs of one traced forward pass. `unsupported`: operators without a handler run
     inside a unit (name -> calls); `outside`: operators with a cost run outside every unit (a
-    channel layer's noise, a codec proxy); `unsupported_outside`: unhandled ones out there."""
+    channel layer's noise, a codec proxy); `unsupported_outside`: unhandled ones out there.
+    `layers`: the same operators counted again per layer, for the layers asked for (trace_units)."""
 
     input_shape: tuple[int, ...]
     units: list[UnitTrace]
     unsupported: Counter = field(default_factory=Counter)
     outside: Counter = field(default_factory=Counter)
     unsupported_outside: Counter = field(default_factory=Counter)
+    layers: list[UnitTrace] = field(default_factory=list)
 
     def require_supported(self, what: str) -> None:
         """UnsupportedOpError listing the operators without a cost handler inside the units."""
@@ -89,6 +99,7 @@ class _CostMode(TorchDispatchMode):
         super().__init__()
         self.weight_ids = weight_ids
         self.unit: UnitTrace | None = None
+        self.layer: UnitTrace | None = None
         self.outside: Counter = Counter()
         self.unsupported: Counter = Counter()
         self.unsupported_outside: Counter = Counter()
@@ -112,58 +123,74 @@ class _CostMode(TorchDispatchMode):
             if cost.macs or cost.read_elements or cost.written_elements:
                 self.outside[name] += 1
         else:
-            self.unit.macs += cost.macs
-            self.unit.read_elements += cost.read_elements
-            self.unit.written_elements += cost.written_elements
-            if cost.layer_class:
-                self.unit.by_class.setdefault(cost.layer_class, ClassCount()).add(cost)
+            self.unit.add(cost)
+            if self.layer is not None:
+                self.layer.add(cost)
         return out
 
 
 EnterCheck = Callable[[int, tuple], None]
 
 
-def trace_units(root: nn.Module, run: Callable[[], object], units: Sequence[tuple[str, nn.Module]],
-                *, input_shape: tuple[int, ...] = (), on_enter: EnterCheck | None = None) -> ModelTrace:
-    """Cost the operators of `run()` (a forward pass of `root`, eval mode, no grad) per unit.
+def _traces(modules: Sequence[tuple[str, nn.Module]]) -> list[UnitTrace]:
+    return [UnitTrace(name, sum(p.numel() for p in module.parameters())) for name, module in modules]
 
-    `units` are (name, submodule) pairs; a submodule's operators go to its unit. `on_enter(i,
-    args)` may check each unit's inputs and raise ModelError.
-    """
-    weight_ids = {t.untyped_storage().data_ptr() for t in (*root.parameters(), *root.buffers())}
-    traces = [UnitTrace(name, sum(p.numel() for p in module.parameters())) for name, module in units]
-    mode = _CostMode(weight_ids)
 
+def _register(modules: Sequence[tuple[str, nn.Module]], traces: list[UnitTrace], mode: _CostMode, slot: str,
+              on_enter: EnterCheck | None = None) -> list:
+    """Hooks that make each module's trace `mode.<slot>` while it runs (and record its calls and
+    output shape); the hook handles."""
     def enter(index: int):
         def hook(module, args):
             if on_enter is not None:
                 on_enter(index, args)
             traces[index].calls += 1
-            mode.unit = traces[index]
+            setattr(mode, slot, traces[index])
         return hook
 
     def leave(index: int):
         def hook(module, args, output):
             first = tree_flatten(output)[0]
             traces[index].output_shape = tuple(first[0].shape[1:]) if first else ()
-            mode.unit = None
+            setattr(mode, slot, None)
         return hook
 
     handles = []
-    for index, (_, module) in enumerate(units):
+    for index, (_, module) in enumerate(modules):
         handles.append(module.register_forward_pre_hook(enter(index)))
         handles.append(module.register_forward_hook(leave(index)))
+    return handles
+
+
+def trace_units(root: nn.Module, run: Callable[[], object], units: Sequence[tuple[str, nn.Module]],
+                *, input_shape: tuple[int, ...] = (), on_enter: EnterCheck | None = None,
+                layers: Sequence[tuple[str, nn.Module]] = ()) -> ModelTrace:
+    """Cost the operators of `run()` (a forward pass of `root`, eval mode, no grad) per unit.
+
+    `units` are (name, submodule) pairs; a submodule's operators go to its unit. `on_enter(i,
+    args)` may check each unit's inputs and raise ModelError. `layers`: (name, submodule) pairs,
+    none inside another (e.g. a model's leaf modules), whose operators run inside a unit are also
+    counted per layer (ModelTrace.layers, in order; calls: how often each ran).
+    """
+    weight_ids = {t.untyped_storage().data_ptr() for t in (*root.parameters(), *root.buffers())}
+    traces, layer_traces = _traces(units), _traces(layers)
+    mode = _CostMode(weight_ids)
+    handles = (_register(units, traces, mode, "unit", on_enter)
+               + _register(layers, layer_traces, mode, "layer"))
     try:
         with eval_mode(root), torch.no_grad(), mode:
             run()
     finally:
         for handle in handles:
             handle.remove()
-    return ModelTrace(tuple(input_shape), traces, mode.unsupported, mode.outside, mode.unsupported_outside)
+    return ModelTrace(tuple(input_shape), traces, mode.unsupported, mode.outside, mode.unsupported_outside,
+                      layer_traces)
 
 
-def trace_model(model: UnitModel, input_shape: tuple[int, int, int] | None = None) -> ModelTrace:
-    """Run one frame (batch 1) through `model` and cost every unit, checking that the units chain.
+def trace_model(model: UnitModel, input_shape: tuple[int, int, int] | None = None, *,
+                layers: Sequence[tuple[str, nn.Module]] = ()) -> ModelTrace:
+    """Run one frame (batch 1) through `model` and cost every unit, checking that the units chain;
+    `layers` are also counted apart (trace_units).
 
     Raises ModelError if the units do not chain (a cut would not be a single known tensor)
     or if work runs outside any unit.
@@ -186,7 +213,7 @@ def trace_model(model: UnitModel, input_shape: tuple[int, int, int] | None = Non
 
     handles = [module.register_forward_hook(remember) for _, module in units]
     try:
-        trace = trace_units(model, lambda: model(x), units, input_shape=shape, on_enter=check)
+        trace = trace_units(model, lambda: model(x), units, input_shape=shape, on_enter=check, layers=layers)
     except RuntimeError as exc:
         raise ModelError(f"input {'x'.join(map(str, shape))} does not fit the model: "
                          f"{str(exc).splitlines()[0]}") from None

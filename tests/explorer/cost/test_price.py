@@ -65,9 +65,9 @@ def test_codecs_divide_the_bits(profile):
 
 def test_sparsity_scales_head_and_feature(profile):
     load = workload(profile, points(1, sparsity=0.5))
-    # unit a scales by (1 - s), unit b by (1 - s)^2; the result (last unit) is never pruned
-    assert load.head_macs[0] == pytest.approx(A_MACS * 0.5 + B_MACS * 0.25)
-    assert load.head_weight_bytes[0] == pytest.approx((A_WEIGHTS * 0.5 + B_WEIGHTS * 0.25) * 2)
+    # the pruning plan: conv a loses half its outputs, conv b (the result, never pruned) its inputs
+    assert load.head_macs[0] == pytest.approx(A_MACS * 0.5 + B_MACS * 0.5)
+    assert load.head_weight_bytes[0] == pytest.approx((A_WEIGHTS * 0.5 + B_WEIGHTS * 0.5) * 2)
     assert load.sent_bits[0] == 4 * 64 * 16
     assert workload(profile, points(0, sparsity=0.5)).sent_bits[0] == 4 * 64 * 16
 
