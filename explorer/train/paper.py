@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from explorer.analysis.pareto import non_dominated
@@ -128,11 +129,11 @@ def _dominance(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tup
     ours, theirs = (frame[frame["accuracy_drop_points"] <= claim.max_drop] for frame in (rows, than))
     if ours.empty:
         return f"no row within {claim.max_drop:g} points", None
-    mine = ours[claim.objectives].to_numpy(dtype=float)
-    front = ours[non_dominated(mine)]
-    other = theirs[claim.objectives].to_numpy(dtype=float)
-    beaten = [bool(((other <= point).all(axis=1) & (other < point).any(axis=1)).any())
-              for point in front[claim.objectives].to_numpy(dtype=float)]
+    front = ours[non_dominated(ours[claim.objectives].to_numpy(dtype=float))]
+    # the front's points do not dominate one another: a point is beaten only by a row of `than`
+    together = np.concatenate([front[claim.objectives].to_numpy(dtype=float),
+                               theirs[claim.objectives].to_numpy(dtype=float)])
+    beaten = list(~non_dominated(together)[: len(front)])
     share = 100.0 * (1.0 - sum(beaten) / len(beaten))
     named = ", ".join(str(split) for split, lost in zip(front["split"], beaten) if lost)
     shown = f"{len(beaten) - sum(beaten)} of {len(beaten)} front points not dominated ({share:.0f} %)"
