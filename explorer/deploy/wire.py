@@ -8,6 +8,8 @@ tensor exactly as this record says, byte for byte as the netmodels codec of the 
   (bits, scale: "minmax" sends the sample's float32 min and max, "max" only the max, [lo, hi] is
   fixed; JPEG quality, whether Pillow optimises its Huffman tables, else the standard tables,
   and whether the payload is the whole JPEG file or only its entropy-coded scan (`headers`);
+  for "png" the zlib `compress_level` (0..9) of the lossless PNG file of the same tiled 8-bit
+  grey image, its min and max sent as for JPEG;
   for "huffman"/"rle-huffman" a canonical Huffman code fitted per sample, its table inside the
   payload: 1 + 2L + U bytes);
 - a digital channel (bec, bsc with `bits`): the channel's n-bit quantiser over the fixed range
@@ -23,11 +25,14 @@ from __future__ import annotations
 from typing import Any
 
 from explorer.deploy.config import CodecRecord
+from explorer.deploy.runner.split_runner import CODECS as RUNNER_CODECS
 from netmodels.channels import ChannelSpec
 from netmodels.codecs import build_codec
 from netmodels.codecs.base import Codec
 from splitbase import ModelError, StudyError
 
+TILED_RANGE = "minmax, float32 lo and hi sent"
+TILING = "channels tiled row-major into a near-square grid of ceil(sqrt(C)) columns"
 HUFFMAN_TABLE = ("canonical Huffman code fitted to each sample's symbols; its table travels first in the "
                  "payload: [max length L: u8] [codes per length 1..L: u16 BE] [symbols in code order]")
 
@@ -35,8 +40,9 @@ HUFFMAN_TABLE = ("canonical Huffman code fitted to each sample's symbols; its ta
 def _codec_parameters(codec: Codec, name: str) -> dict[str, Any]:
     if name == "jpeg":
         return {"quality": codec.quality, "optimize": codec.optimize, "headers": codec.headers,
-                "range": "minmax, float32 lo and hi sent",
-                "tiling": "channels tiled row-major into a near-square grid of ceil(sqrt(C)) columns"}
+                "range": TILED_RANGE, "tiling": TILING}
+    if name == "png":
+        return {"compress_level": codec.compress_level, "range": TILED_RANGE, "tiling": TILING}
     if name in ("quant", "huffman", "rle-huffman"):
         scale = codec.scale if isinstance(codec.scale, str) else list(codec.scale)
         record: dict[str, Any] = {"bits": codec.bits_per_element, "scale": scale}
@@ -45,8 +51,8 @@ def _codec_parameters(codec: Codec, name: str) -> dict[str, Any]:
         return record
     if name == "none":
         return {}
-    raise StudyError(f"codec {name!r}: the deployed runner codes none, quant, huffman, rle-huffman and jpeg "
-                     "features, not this one")
+    raise StudyError(f"codec {name!r}: the deployed runner codes {', '.join(RUNNER_CODECS)} features, "
+                     "not this one")
 
 
 def wire_record(codec: CodecRecord | None, channel: ChannelSpec, shape: list[int]) -> dict[str, Any]:

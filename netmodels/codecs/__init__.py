@@ -1,8 +1,9 @@
 """Codecs: what a split point's feature (or the input image) costs on the link, in real bytes.
 
 `CODECS` (netmodels.codecs.registry) is the one codec family: "none", "quant", "huffman",
-"rle-huffman", "jpeg", "jpeg-image", "png-image" and the trained "learned" encoder, each with
-its analytic pricing and its implementation. `quantize`/`dequantize` here are the one n-bit
+"rle-huffman", "jpeg" and "png" (a feature's channels tiled into one 8-bit grey image, then JPEG
+or lossless PNG), "jpeg-image", "png-image" and the trained "learned" encoder, each with its
+analytic pricing and its implementation. `quantize`/`dequantize` here are the one n-bit
 quantiser, also used by netmodels.channels.
 
 The entropy coders (huffman.py, bitio.py) are our own: measured against `constriction` 0.5
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from netmodels.codecs.base import Codec, EncodedFeature, Scale
 from netmodels.codecs.entropy import HuffmanCodec, RleHuffmanCodec
-from netmodels.codecs.image import JpegFeatureCodec, JpegImageCodec, PngImageCodec, tile, untile
+from netmodels.codecs.image import JpegFeatureCodec, JpegImageCodec, PngFeatureCodec, PngImageCodec, tile, untile
 from netmodels.codecs.quantize import dequantize, fake_quantize, quantize
 from netmodels.codecs.registry import CODECS, CodecEntry, Pricing, build_codec
 from netmodels.codecs.simple import QuantCodec, RawCodec
@@ -28,6 +29,7 @@ __all__ = [
     "HuffmanCodec",
     "JpegFeatureCodec",
     "JpegImageCodec",
+    "PngFeatureCodec",
     "PngImageCodec",
     "Pricing",
     "QuantCodec",

@@ -1,6 +1,9 @@
-"""Pillow codecs: JPEG of a tiled feature (paper 004, "Lossy Encoding"), JPEG and PNG of the input image.
+"""Pillow codecs: JPEG (paper 004, "Lossy Encoding") and PNG (lossless) of a tiled feature, JPEG
+and PNG of the input image.
 
-The payload is the whole file Pillow writes (JFIF/PNG headers and, for JPEG, the standard
+A feature codec tiles the feature's channels into one grey image and scales it to 8 bits over
+the sample's [min, max] (`TiledFeatureCodec`); JPEG or PNG then codes that image. The payload is
+the whole file Pillow writes (JFIF/PNG headers and, for JPEG, the standard
 quantisation and Huffman tables included: 330 bytes for a grey JPEG, which matter for small
 features), or for the feature JPEG with `headers=False` the entropy-coded scan alone: with
 the standard tables every byte before the scan depends only on the image size and the quality
@@ -36,6 +39,13 @@ def check_quality(quality: int) -> int:
     return quality
 
 
+def check_compress_level(level: int) -> int:
+    """Return a PNG (zlib) compression level 0..9, or raise ModelError."""
+    if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 9:
+        raise ModelError(f"compress_level must be an integer in 0..9, got {level!r}")
+    return level
+
+
 def grid(channels: int) -> tuple[int, int]:
     """(rows, cols) of the near-square tile grid for `channels` tiles: cols = ceil(sqrt(C))."""
     cols = math.ceil(math.sqrt(channels))
@@ -67,8 +77,16 @@ def _as_chw(shape: tuple[int, ...]) -> tuple[int, int, int]:
     # A 1-D or 2-D feature (e.g. after a pooling/fc unit) is treated as one or C tiles.
     padded = (1,) * (3 - len(shape)) + tuple(shape)
     if len(padded) != 3:
-        raise ModelError(f"the jpeg codec takes a feature of at most 3 dims (C, H, W), got shape {shape}")
+        raise ModelError(f"a tiled feature codec (jpeg, png) takes a feature of at most 3 dims (C, H, W), "
+                         f"got shape {shape}")
     return padded  # type: ignore[return-value]
+
+
+def _save(image: np.ndarray, fmt: str, **options: object) -> bytes:
+    """The file Pillow writes for a uint8 H x W (grey) or H x W x 3 (RGB) array in `fmt`."""
+    buf = io.BytesIO()
+    Image.fromarray(image, mode="L" if image.ndim == 2 else "RGB").save(buf, format=fmt, **options)
+    return buf.getvalue()
 
 
 JPEG_EOI = b"\xff\xd9"
@@ -80,9 +98,7 @@ def jpeg_preamble(height: int, width: int, quality: int) -> bytes:
     before its entropy-coded scan: SOI, JFIF, DQT, SOF0, DHT, SOS. The same for every image of
     that size, so it is what `headers=False` leaves out and the decoder puts back.
     """
-    buf = io.BytesIO()
-    Image.fromarray(np.zeros((height, width), dtype=np.uint8), mode="L").save(buf, format="JPEG", quality=quality)
-    data = buf.getvalue()
+    data = _save(np.zeros((height, width), dtype=np.uint8), "JPEG", quality=quality)
     at = 2  # after SOI: walk the marker segments (0xFF, marker, 16-bit length) up to SOS's end
     while data[at + 1] != 0xDA:
         at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
@@ -97,15 +113,47 @@ def _load(payload: bytes, fmt: str) -> np.ndarray:
         raise ModelError(f"corrupt {fmt} payload: {exc}") from None
 
 
-class JpegFeatureCodec(Codec):
-    """Feature -> channels tiled into one grey image, min/max scaled to 0..255, Pillow JPEG.
+class TiledFeatureCodec(Codec):
+    """Feature -> channels tiled into one grey image (`tile`), min/max scaled to 0..255, coded as
+    an image file by the subclass (`_compress`, `_expand`); decode inverts the file, the tiling
+    and the scaling.
 
-    The scaling is the 8-bit quantiser over the sample's [min, max] (64 header bits for the
-    two float32 values); decode inverts the JPEG, the tiling and the scaling. headers=True sends
-    the whole JPEG file; headers=False the entropy-coded scan alone (module docstring), which
-    needs the standard tables (optimize=False).
+    The scaling is the 8-bit quantiser over the sample's [min, max] (64 header bits for the two
+    float32 values); a 1-D or 2-D feature is one or C tiles.
     """
 
+    def _compress(self, image: np.ndarray) -> bytes:
+        """The payload of one grey uint8 image (rows * H, cols * W)."""
+        raise NotImplementedError
+
+    def _expand(self, payload: bytes, size: tuple[int, int]) -> np.ndarray:
+        """The grey image a payload holds; `size` (height, width) is the tiled image's."""
+        raise NotImplementedError
+
+    def encode(self, x: Tensor) -> EncodedFeature:
+        x = as_feature(x)
+        planes = x.reshape(_as_chw(tuple(x.shape)))
+        lo, hi, header, header_bits = sample_range(planes, "minmax")
+        image = tile(quantize(planes, 8, lo, hi).numpy().astype(np.uint8))
+        return EncodedFeature(self._compress(image), tuple(x.shape), header, header_bits)
+
+    def decode(self, encoded: EncodedFeature) -> Tensor:
+        chw = _as_chw(encoded.shape)
+        rows, cols = grid(chw[0])
+        image = self._expand(encoded.payload, (rows * chw[1], cols * chw[2]))
+        if image.dtype != np.uint8:
+            raise ModelError(f"corrupt payload: a {image.dtype} image, expected 8-bit grey")
+        grey = untile(image, chw).astype(np.int64)
+        lo, hi = encoded.header["lo"], encoded.header["hi"]
+        return dequantize(torch.from_numpy(grey), 8, lo, hi).reshape(encoded.shape)
+
+
+class JpegFeatureCodec(TiledFeatureCodec):
+    """The tiled 8-bit feature (TiledFeatureCodec) as a Pillow JPEG at a quality factor.
+
+    headers=True sends the whole JPEG file; headers=False the entropy-coded scan alone (module
+    docstring), which needs the standard tables (optimize=False).
+    """
 
     def __init__(self, quality: int = 75, *, optimize: bool = False, headers: bool = True) -> None:
         # optimize=False: the standard Huffman tables, as a fixed hardware JPEG encoder (004) uses.
@@ -116,30 +164,33 @@ class JpegFeatureCodec(Codec):
             raise ModelError("a JPEG without headers needs the standard Huffman tables (optimize false): "
                              "optimised tables change with every image and must be sent")
 
-    def encode(self, x: Tensor) -> EncodedFeature:
-        x = as_feature(x)
-        planes = x.reshape(_as_chw(tuple(x.shape)))
-        lo, hi, header, header_bits = sample_range(planes, "minmax")
-        image = tile(quantize(planes, 8, lo, hi).numpy().astype(np.uint8))
-        buf = io.BytesIO()
-        Image.fromarray(image, mode="L").save(buf, format="JPEG", quality=self.quality, optimize=self.optimize)
-        data = buf.getvalue()
+    def _compress(self, image: np.ndarray) -> bytes:
+        data = _save(image, "JPEG", quality=self.quality, optimize=self.optimize)
         if not self.headers:
             preamble = jpeg_preamble(*image.shape, self.quality)
             if not data.startswith(preamble) or not data.endswith(JPEG_EOI):
                 raise ModelError("this Pillow writes JPEG headers that change with the image; send them (headers true)")
             data = data[len(preamble) : -len(JPEG_EOI)]
-        return EncodedFeature(data, tuple(x.shape), header, header_bits)
+        return data
 
-    def decode(self, encoded: EncodedFeature) -> Tensor:
-        chw = _as_chw(encoded.shape)
-        payload = encoded.payload
+    def _expand(self, payload: bytes, size: tuple[int, int]) -> np.ndarray:
         if not self.headers:
-            rows, cols = grid(chw[0])
-            payload = jpeg_preamble(rows * chw[1], cols * chw[2], self.quality) + payload + JPEG_EOI
-        grey = untile(_load(payload, "JPEG"), chw).astype(np.int64)
-        lo, hi = encoded.header["lo"], encoded.header["hi"]
-        return dequantize(torch.from_numpy(grey), 8, lo, hi).reshape(encoded.shape)
+            payload = jpeg_preamble(*size, self.quality) + payload + JPEG_EOI
+        return _load(payload, "JPEG")
+
+
+class PngFeatureCodec(TiledFeatureCodec):
+    """The tiled 8-bit feature (TiledFeatureCodec) as a lossless Pillow PNG file (zlib level
+    `compress_level`, 0..9): decode(encode(x)) is exactly the 8-bit quantiser's round trip."""
+
+    def __init__(self, *, compress_level: int = 9) -> None:
+        self.compress_level = check_compress_level(compress_level)
+
+    def _compress(self, image: np.ndarray) -> bytes:
+        return _save(image, "PNG", compress_level=self.compress_level)
+
+    def _expand(self, payload: bytes, size: tuple[int, int]) -> np.ndarray:
+        return _load(payload, "PNG")
 
 
 def _as_image(x: Tensor) -> np.ndarray:
@@ -165,10 +216,7 @@ class _ImageCodec(Codec):
         raise NotImplementedError
 
     def encode(self, x: Tensor) -> EncodedFeature:
-        arr = _as_image(x)
-        buf = io.BytesIO()
-        Image.fromarray(arr, mode="L" if arr.ndim == 2 else "RGB").save(buf, format=self.format, **self._save_options())
-        return EncodedFeature(buf.getvalue(), tuple(x.shape))
+        return EncodedFeature(_save(_as_image(x), self.format, **self._save_options()), tuple(x.shape))
 
     def decode(self, encoded: EncodedFeature) -> Tensor:
         return _from_image(_load(encoded.payload, self.format), encoded.shape)
@@ -203,9 +251,7 @@ class PngImageCodec(_ImageCodec):
     lossless = True
 
     def __init__(self, *, compress_level: int = 9) -> None:
-        if not isinstance(compress_level, int) or not 0 <= compress_level <= 9:
-            raise ModelError(f"compress_level must be an integer in 0..9, got {compress_level!r}")
-        self.compress_level = compress_level
+        self.compress_level = check_compress_level(compress_level)
 
     def _save_options(self) -> dict[str, object]:
         return {"compress_level": self.compress_level}

@@ -17,7 +17,7 @@ from typing import Literal
 
 from netmodels.codecs.base import Codec
 from netmodels.codecs.entropy import HuffmanCodec, RleHuffmanCodec
-from netmodels.codecs.image import JpegFeatureCodec, JpegImageCodec, PngImageCodec
+from netmodels.codecs.image import JpegFeatureCodec, JpegImageCodec, PngFeatureCodec, PngImageCodec
 from netmodels.codecs.simple import QuantCodec, RawCodec
 from splitbase import ModelError, Registry
 
@@ -80,6 +80,10 @@ _ENTRIES = (
                Pricing("ratio", encoder_block=True), RleHuffmanCodec),
     CodecEntry("jpeg", "channels tiled into one grey image, JPEG (004, lossy)",
                Pricing("ratio", encoder_block=True), JpegFeatureCodec),
+    # png on the encoder block, like the lossless huffman and rle-huffman: the device codes every
+    # element of the feature, priced per pixel as the block's JPEG.
+    CodecEntry("png", "channels tiled into one grey image, 8 bits over min/max, PNG (lossless after the quantiser)",
+               Pricing("ratio", encoder_block=True), PngFeatureCodec),
     CodecEntry("jpeg-image", "the input image as JPEG", Pricing("ratio", encoder_block=True), JpegImageCodec),
     CodecEntry("png-image", "the input image as PNG (lossless)", Pricing("ratio"), PngImageCodec),
     CodecEntry("learned", "a trained conv encoder / deconv decoder (BottleNet++, paper 000)",

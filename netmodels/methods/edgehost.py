@@ -8,13 +8,18 @@ The head's feature is coded on the link, at any split point, by
 - lossy JPEG (codec "jpeg", "Lossy Encoding") at a quality factor `quality`: channels tiled
   into one grey image, 8 bits over the sample's min/max, Pillow JPEG (JpegFeatureCodec); each
   frame a whole JPEG file, or with `headers: false` its entropy-coded scan alone (the 330 bytes
-  of headers and standard tables fixed by the split point and quality, agreed once).
+  of headers and standard tables fixed by the split point and quality, agreed once), or
+- lossless PNG (codec "png"): the same tiled 8-bit grey image as a Pillow PNG file (zlib level 9,
+  PngFeatureCodec), lossless after the 8-bit quantiser. Not one of paper 004's codecs: it is the
+  lossless image baseline of papers 000 (BottleNet++, Table I) and 002 (BottleFit, Fig. 5), which
+  compare a split's payload with the PNG of the input image: at the input split it is that file's
+  size (the image tiled into one grey plane), at a later split the feature coded the same way.
 
 No layer is added: the method's encoder is None (the feature itself is what the codec sees) and
-its decoder is the link's effect on the values: the n-bit quantiser for rle-huffman (exactly
-the codec's round trip), JpegProxy for JPEG (the Pillow codec's lossy steps on the device; see
-netmodels.methods.parts.jpeg_proxy for how close). At the input split the feature is the normalised
-image, coded the same way (raw bits 8 per element there).
+its decoder is the link's effect on the values: the n-bit quantiser for rle-huffman and the
+8-bit one for png (each exactly the codec's round trip), JpegProxy for JPEG (the Pillow codec's
+lossy steps on the device; see netmodels.methods.parts.jpeg_proxy for how close). At the input
+split the feature is the normalised image, coded the same way (raw bits 8 per element there).
 
 The ratio is measured, never requested: the profile holds a nominal payload (bits per element
 plus the 64-bit min/max header) marked unmeasured until netmodels.candidate.build.measure_payload
@@ -23,8 +28,9 @@ output over test images.
 
 Split re-training ("Fine-Tuning of the Partitioned Network", Fig. 5a): only the host partition
 (the tail) is fine-tuned, on features JPEG-coded at a quality factor drawn per batch from
-`train_quality` (the paper's 30-35, the QF range of its 1% accuracy loss), while the edge
-partition (the head) stays as it is: its weights and batch-norm statistics do not move.
+`train_quality` (the paper's 30-35, the QF range of its 1% accuracy loss), or for the lossless
+codecs on the quantised features the host decodes, while the edge partition (the head) stays as
+it is: its weights and batch-norm statistics do not move.
 `retrain: false` gives a candidate without stages, evaluated as coded (accuracy vs quality).
 """
 from __future__ import annotations
@@ -48,7 +54,11 @@ DEFAULT_QUALITY = 75
 DEFAULT_TRAIN_QUALITY = (30, 35)  # paper 004: QF drawn in 30..35 for split re-training
 DEFAULT_BITS = 8
 JPEG_INPUT_BITS = 8
-MINMAX_HEADER_BITS = 64  # both codecs send the sample's min and max as two float32
+PNG_BITS = 8  # the png codec's quantiser: the tiled grey image's 8 bits
+MINMAX_HEADER_BITS = 64  # every codec sends the sample's min and max as two float32
+# The options a codec does not take (EdgeHostOptions.check).
+NOT_TAKEN = {"jpeg": ("bits",), "rle-huffman": ("quality", "headers", "train_quality"),
+             "png": ("quality", "headers", "train_quality", "bits")}
 
 
 def _chw(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -82,8 +92,9 @@ class JpegLink(nn.Module):
 
 
 class QuantLink(nn.Module):
-    """The rle-huffman link's effect: `bits`-level quantisation over each sample's [min, max],
-    bit-identical to the codec's decode(encode(y)) (the entropy coding after it is lossless).
+    """The lossless codecs' link effect: `bits`-level quantisation over each sample's [min, max],
+    bit-identical to the codec's decode(encode(y)) (rle-huffman at `bits`, png at 8: the
+    entropy coding, or PNG, after it is lossless).
     forward(y (B, ...)) -> y's shape; straight-through gradient.
     """
 
@@ -104,7 +115,9 @@ class QuantLink(nn.Module):
             span = (hi - lo).clamp(min=torch.finfo(torch.float32).tiny)
             levels = torch.round((yf - lo) / span * top)
             out = lo + levels / top * span
-        return y + (out.to(y.dtype) - y).detach()
+        # Straight-through gradient with the value exactly `out`: y - y.detach() is exactly 0, where
+        # y + (out - y) would round off an ulp of some values.
+        return out.to(y.dtype) + (y - y.detach())
 
     def extra_repr(self) -> str:
         return f"bits={self.bits}"
@@ -112,7 +125,7 @@ class QuantLink(nn.Module):
 
 @dataclass(frozen=True)
 class EdgeHostOptions:
-    codec: Literal["jpeg", "rle-huffman"] = "jpeg"
+    codec: Literal["jpeg", "rle-huffman", "png"] = "jpeg"
     quality: JpegQuality | None = None
     headers: bool | None = None
     bits: Annotated[int, Bounds(low=1, high=MAX_ENTROPY_BITS)] | None = None
@@ -121,11 +134,11 @@ class EdgeHostOptions:
     lr_scale: Positive = 0.1
 
     def check(self, path: str) -> None:
-        """A setting the codec does not take (quality / train_quality with rle-huffman, bits with
-        jpeg, train_quality without retraining) is an error, not silently ignored."""
-        wrong = [name for name in (("quality", "headers", "train_quality") if self.codec == "rle-huffman" else ("bits",))
-                 if getattr(self, name) is not None]
-        if not self.retrain and self.train_quality is not None:
+        """A setting the codec does not take (NOT_TAKEN: quality, headers or train_quality with
+        rle-huffman or png, bits with jpeg or png; train_quality without retraining) is an error,
+        not silently ignored."""
+        wrong = [name for name in NOT_TAKEN[self.codec] if getattr(self, name) is not None]
+        if not self.retrain and self.train_quality is not None and "train_quality" not in wrong:
             wrong.append("train_quality (retrain is false)")
         if wrong:
             raise ModelError(f"{path}: codec {self.codec!r} takes no {', '.join(wrong)}")
@@ -138,6 +151,9 @@ class EdgeHostOptions:
 
     @property
     def quant_bits(self) -> int:
+        """The lossless codecs' quantiser bits: 8 for png (its grey image), else `bits` (default 8)."""
+        if self.codec == "png":
+            return PNG_BITS
         return DEFAULT_BITS if self.bits is None else self.bits
 
     @property
@@ -150,10 +166,12 @@ class EdgeHostOptions:
 
 @METHODS.register()
 class EdgeHost(FeatureMethod):
-    """Edge-host partitioning: the feature coded by RLE + Huffman or JPEG, tail re-trained on JPEG features."""
+    """Edge-host partitioning: the feature coded by RLE + Huffman, JPEG or PNG, the tail re-trained on
+    the coded features."""
 
     name = "edgehost"
-    description = "edge-host: feature coded by RLE+Huffman (lossless) or JPEG at a QF, split re-training (paper 004)"
+    description = ("edge-host: feature coded by RLE+Huffman (lossless) or JPEG at a QF, split re-training (paper 004); "
+                   "or PNG (lossless, the image baseline of 000/002)")
     Options = EdgeHostOptions
 
     def build(self, feature_shape: tuple[int, ...], *, compression_ratio: float | None,
@@ -168,8 +186,8 @@ class EdgeHost(FeatureMethod):
             if options.headers is False:
                 codec_options["headers"] = False
         else:
-            proxy = QuantLink(options.quant_bits)
-            bits, codec_options = options.quant_bits, {"bits": options.quant_bits}
+            proxy, bits = QuantLink(options.quant_bits), options.quant_bits
+            codec_options = {"bits": bits} if options.codec == "rle-huffman" else {}
         return MethodParts(None, None, tuple(feature_shape), bits, header_bits=MINMAX_HEADER_BITS,
                            codec=options.codec, codec_options=codec_options, codec_proxy=proxy)
 

@@ -1,7 +1,7 @@
 """split_runner.py: run an exported split model's two halves over TCP, with numpy and onnxruntime only.
 
 Copied verbatim into every export folder by split-explorer (it imports nothing of split-explorer
-and no torch: numpy, onnxruntime, the standard library, and Pillow when the link is JPEG):
+and no torch: numpy, onnxruntime, the standard library, and Pillow when the link is JPEG or PNG):
 
     python split_runner.py server --listen 5000
     python split_runner.py device --connect 127.0.0.1:5000 --images test.npz [--link-rate 2]
@@ -44,7 +44,7 @@ VERSION = 1
 HEADER = struct.Struct("!4sBBHII")
 HELLO, DATA, PROBE, RESULT, ERROR = range(5)
 MAX_PAYLOAD = 64 << 20
-CODECS = ("none", "quant", "huffman", "rle-huffman", "jpeg")
+CODECS = ("none", "quant", "huffman", "rle-huffman", "jpeg", "png")
 
 
 class FrameError(Exception):
@@ -269,7 +269,7 @@ def rle_decode(payload: bytes, bits: int, count: int) -> np.ndarray:
     return levels
 
 
-# ------------------------------------------------------------------ JPEG of a tiled feature (Pillow)
+# ------------------------------------------------------------------ JPEG and PNG of a tiled feature (Pillow)
 
 def _grid(channels: int) -> tuple[int, int]:
     cols = math.ceil(math.sqrt(channels))
@@ -280,17 +280,48 @@ def _chw(shape) -> tuple[int, int, int]:
     return tuple((1,) * (3 - len(shape)) + tuple(shape))  # type: ignore[return-value]
 
 
-def _jpeg_bytes(image: np.ndarray, quality: int, optimize: bool) -> bytes:
+def tile_levels(x: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """A feature -> (its channels as one grey uint8 image of (rows * H, cols * W), 8 bits over the
+    sample's [min, max]; the header floats lo, hi): channel c at grid cell (c // cols, c % cols)."""
+    c, h, w = _chw(x.shape)
+    planes = x.reshape(c, h, w)
+    lo, hi, floats = sample_range(planes, "minmax")
+    rows, cols = _grid(c)
+    padded = np.zeros((rows * cols, h, w), dtype=np.uint8)
+    padded[:c] = quantize(planes, 8, lo, hi).astype(np.uint8)
+    return padded.reshape(rows, cols, h, w).transpose(0, 2, 1, 3).reshape(rows * h, cols * w), floats
+
+
+def untile_levels(image: np.ndarray, shape, floats: list[float]) -> np.ndarray:
+    """Inverse of `tile_levels`: the grey image and header floats -> the feature (float32, `shape`)."""
+    c, h, w = _chw(shape)
+    rows, cols = _grid(c)
+    if image.shape != (rows * h, cols * w) or image.dtype != np.uint8:
+        raise FrameError(f"a {image.dtype} {image.shape} image, expected uint8 {(rows * h, cols * w)}")
+    grey = image.reshape(rows, h, cols, w).transpose(0, 2, 1, 3).reshape(rows * cols, h, w)[:c]
+    return dequantize(grey.astype(np.int64), 8, floats[0], floats[1]).reshape(shape)
+
+
+def _image_bytes(image: np.ndarray, fmt: str, **options) -> bytes:
     from PIL import Image
     buf = io.BytesIO()
-    Image.fromarray(image, mode="L").save(buf, format="JPEG", quality=quality, optimize=optimize)
+    Image.fromarray(image, mode="L").save(buf, format=fmt, **options)
     return buf.getvalue()
+
+
+def _image_of(payload: bytes, fmt: str) -> np.ndarray:
+    from PIL import Image
+    try:
+        with Image.open(io.BytesIO(payload), formats=[fmt]) as img:
+            return np.asarray(img)
+    except (OSError, ValueError) as exc:
+        raise FrameError(f"not a {fmt} payload ({exc})") from None
 
 
 def jpeg_preamble(height: int, width: int, quality: int) -> bytes:
     """What a standard-table JPEG of that size and quality writes before its scan (the same for
     every image): left out of the payload when the wire says headers false, put back to decode."""
-    data = _jpeg_bytes(np.zeros((height, width), dtype=np.uint8), quality, False)
+    data = _image_bytes(np.zeros((height, width), dtype=np.uint8), "JPEG", quality=quality, optimize=False)
     at = 2
     while data[at + 1] != 0xDA:
         at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
@@ -298,34 +329,28 @@ def jpeg_preamble(height: int, width: int, quality: int) -> bytes:
 
 
 def jpeg_encode(x: np.ndarray, quality: int, optimize: bool, headers: bool) -> tuple[bytes, list[float]]:
-    c, h, w = _chw(x.shape)
-    planes = x.reshape(c, h, w)
-    lo, hi, floats = sample_range(planes, "minmax")
-    rows, cols = _grid(c)
-    padded = np.zeros((rows * cols, h, w), dtype=np.uint8)
-    padded[:c] = quantize(planes, 8, lo, hi).astype(np.uint8)
-    tiled = padded.reshape(rows, cols, h, w).transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
-    data = _jpeg_bytes(tiled, quality, optimize)
+    tiled, floats = tile_levels(x)
+    data = _image_bytes(tiled, "JPEG", quality=quality, optimize=optimize)
     if not headers:
-        data = data[len(jpeg_preamble(rows * h, cols * w, quality)) : -2]  # the scan, without EOI
+        data = data[len(jpeg_preamble(*tiled.shape, quality)) : -2]  # the scan, without EOI
     return data, floats
 
 
 def jpeg_decode(payload: bytes, shape, floats: list[float], quality: int, headers: bool) -> np.ndarray:
-    from PIL import Image
-    c, h, w = _chw(shape)
-    rows, cols = _grid(c)
     if not headers:
+        c, h, w = _chw(shape)
+        rows, cols = _grid(c)
         payload = jpeg_preamble(rows * h, cols * w, quality) + payload + b"\xff\xd9"
-    try:
-        with Image.open(io.BytesIO(payload), formats=["JPEG"]) as img:
-            image = np.asarray(img)
-    except (OSError, ValueError) as exc:
-        raise FrameError(f"not a JPEG payload ({exc})") from None
-    if image.shape != (rows * h, cols * w):
-        raise FrameError(f"a {image.shape} JPEG image, expected {(rows * h, cols * w)}")
-    grey = image.reshape(rows, h, cols, w).transpose(0, 2, 1, 3).reshape(rows * cols, h, w)[:c]
-    return dequantize(grey.astype(np.int64), 8, floats[0], floats[1]).reshape(shape)
+    return untile_levels(_image_of(payload, "JPEG"), shape, floats)
+
+
+def png_encode(x: np.ndarray, compress_level: int) -> tuple[bytes, list[float]]:
+    tiled, floats = tile_levels(x)
+    return _image_bytes(tiled, "PNG", compress_level=compress_level), floats
+
+
+def png_decode(payload: bytes, shape, floats: list[float]) -> np.ndarray:
+    return untile_levels(_image_of(payload, "PNG"), shape, floats)
 
 
 # ------------------------------------------------------------------ the wire format of config.json
@@ -337,6 +362,8 @@ def encode(wire: dict, z: np.ndarray) -> tuple[bytes, list[float]]:
         return z.astype("<f4").tobytes(), []
     if codec == "jpeg":
         return jpeg_encode(z, wire["quality"], wire["optimize"], wire.get("headers", True))
+    if codec == "png":
+        return png_encode(z, wire["compress_level"])
     lo, hi, floats = sample_range(z, wire["scale"])
     levels = quantize(z, wire["bits"], lo, hi).ravel()
     if codec == "quant":
@@ -354,6 +381,8 @@ def decode(wire: dict, payload: bytes, floats: list[float]) -> np.ndarray:
         return np.frombuffer(payload, dtype="<f4").astype(np.float32).reshape(shape)
     if codec == "jpeg":
         return jpeg_decode(payload, shape, floats, wire["quality"], wire.get("headers", True))
+    if codec == "png":
+        return png_decode(payload, shape, floats)
     if codec == "quant":
         levels = unpack_fixed(payload, wire["bits"], count)
     else:
@@ -366,7 +395,7 @@ def decode(wire: dict, payload: bytes, floats: list[float]) -> np.ndarray:
 
 def codec_floats(wire: dict) -> int:
     """How many header floats the codec sends (its range), before the side information."""
-    return 2 if wire["codec"] == "jpeg" else header_count(wire.get("scale"))
+    return 2 if wire["codec"] in ("jpeg", "png") else header_count(wire.get("scale"))
 
 
 # ------------------------------------------------------------------ an export folder

@@ -1,4 +1,4 @@
-"""Codecs: exact round trips of the lossless ones, JPEG size vs quality, bits accounting."""
+"""Codecs: exact round trips of the lossless ones, JPEG size vs quality, PNG of a tiled feature, bits accounting."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from netmodels.codecs import CODECS, Codec, build_codec, dequantize, fake_quantize, quantize, tile, untile
 from netmodels.codecs.huffman import canonical, code_lengths
+from netmodels.codecs.image import _load
 from splitbase import ModelError
 
 
@@ -111,6 +112,59 @@ def test_tiling_is_near_square_and_invertible() -> None:
     assert np.array_equal(image[3:6, 2:4], planes[5]) and np.array_equal(untile(image, (10, 3, 2)), planes)
 
 
+def smooth_image(channels: int, size: int, *, seed: int = 0) -> torch.Tensor:
+    """A structured uint8 image (C, size, size): bilinear blobs spanning 0..255."""
+    g = torch.Generator().manual_seed(seed)
+    smooth = F.interpolate(torch.rand(1, channels, 8, 8, generator=g), size=(size, size), mode="bilinear")[0]
+    smooth = (smooth - smooth.min()) / (smooth.max() - smooth.min())
+    return (smooth * 255).round().to(torch.uint8)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_the_png_of_an_8_bit_image_holds_its_pixels_and_is_smaller_than_raw(channels: int) -> None:
+    image = smooth_image(channels, 64)
+    x = image.float()  # values 0..255: the min/max quantiser maps each pixel to its own level
+    codec = build_codec("png")
+    encoded = codec.encode(x)
+    assert np.array_equal(_load(encoded.payload, "PNG"), tile(image.numpy()))  # the tiled pixels, exactly
+    assert torch.equal(codec.decode(encoded), x)
+    assert encoded.header == {"lo": 0.0, "hi": 255.0} and codec.bits(encoded) == 8 * len(encoded.payload) + 64
+    assert encoded.bits < 0.6 * 8 * image.numel()  # well under the raw 8-bit image (and 32-bit feature)
+    if channels == 1:  # one tile: the very file png-image writes for the image
+        assert encoded.payload == build_codec("png-image").encode(image).payload
+
+
+def test_png_of_a_float_feature_is_the_8_bit_quantiser_without_further_loss() -> None:
+    for x in (sparse_feature(channels=10, size=6) * 3, torch.randn(7, 5, 3), torch.randn(40), torch.randn(3, 11)):
+        codec, quant = build_codec("png"), build_codec("quant", bits=8)  # quant: per-sample min/max by default
+        y = codec.decode(codec.encode(x))
+        assert y.shape == x.shape and y.dtype == torch.float32
+        assert torch.equal(y, quant.decode(quant.encode(x)))
+        assert torch.equal(codec.decode(codec.encode(y)), y)  # on the 8-bit grid already: exact
+    fast, small = (build_codec("png", compress_level=level).encode(sparse_feature(64, 16)) for level in (0, 9))
+    assert len(small.payload) < len(fast.payload) and small.header == fast.header
+
+
+@pytest.mark.parametrize("level", [-1, 10, 2.5, True, "9"])
+def test_png_compress_level_is_checked(level: object) -> None:
+    for name in ("png", "png-image"):
+        with pytest.raises(ModelError, match="compress_level must be an integer in 0..9"):
+            build_codec(name, compress_level=level)
+    with pytest.raises(ModelError, match="codec 'png'.*quality"):
+        build_codec("png", quality=50)
+
+
+def test_a_corrupt_png_payload_is_refused() -> None:
+    codec = build_codec("png")
+    encoded = codec.encode(sparse_feature(4, 8))
+    for payload in (encoded.payload[: len(encoded.payload) // 2], b"not a png"):
+        with pytest.raises(ModelError, match="corrupt"):
+            codec.decode(type(encoded)(payload, encoded.shape, encoded.header, encoded.header_bits))
+    other = build_codec("png").encode(sparse_feature(9, 8))  # another tile grid
+    with pytest.raises(ModelError, match="corrupt payload"):
+        codec.decode(type(encoded)(other.payload, encoded.shape, encoded.header, encoded.header_bits))
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 def test_image_codecs(channels: int) -> None:
     g = torch.Generator().manual_seed(channels)
@@ -151,7 +205,8 @@ def test_huffman_code_lengths() -> None:
 
 
 def test_every_registered_codec_encodes_and_counts_bits() -> None:
-    assert {"huffman", "jpeg", "jpeg-image", "learned", "none", "png-image", "quant", "rle-huffman"} <= set(CODECS)
+    assert {"huffman", "jpeg", "jpeg-image", "learned", "none", "png", "png-image", "quant",
+            "rle-huffman"} <= set(CODECS)
     feature, image = sparse_feature(4, 8), torch.randint(0, 256, (3, 8, 8), dtype=torch.uint8)
     for name in CODECS:
         if CODECS.get(name).implementation is None:

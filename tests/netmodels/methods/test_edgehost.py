@@ -1,4 +1,5 @@
 
+import numpy as np
 import pytest
 import torch
 
@@ -88,6 +89,49 @@ def test_without_headers_each_frame_sends_330_bytes_less_and_codes_the_same(data
     assert candidate(base, quality=20).parts.codec_options == {"quality": 20}  # unchanged without the option
 
 
+def test_the_png_link_is_the_codecs_exact_round_trip(data):
+    codec = build_codec("png")
+    g = torch.Generator().manual_seed(0)
+    image, _ = next(iter(eval_batches(data, batch_size=8)))  # normalised images, as sent at split input
+    features = [torch.randn(4, 16, 8, 8, generator=g), 3 * torch.rand(4, 5, 3, 7, generator=g) - 1,
+                torch.randn(4, 10, generator=g), torch.relu(torch.randn(4, 6, 9, generator=g)), image]
+    for y in features:
+        decoded, bits = codec.roundtrip(y)
+        assert torch.equal(QuantLink(8)(y), decoded), tuple(y.shape)
+        assert (bits == [8 * len(codec.encode(s).payload) + 64 for s in y]).all()
+
+
+def test_png_at_the_input_sends_the_png_file_of_each_test_image(data, base):
+    c = candidate(base, split="input", codec="png", retrain=False)
+    assert c.stages == () and c.parts.codec == "png" and c.parts.codec_options == {}
+    assert isinstance(c.module.codec_proxy, QuantLink) and c.module.codec_proxy.bits == 8
+    result = train_candidate(c, data, CONFIG, progress=False)
+    assert result.stages == [] and result.profile.payload_measured and result.profile.codec == "png"
+    assert result.profile.raw_feature_bits == 8 * np.prod(SHAPE)
+    png, png_image = build_codec("png"), build_codec("png-image")
+    sent, _ = next(iter(eval_batches(data, batch_size=len(data.test_labels))))
+    payloads = [png.encode(x).payload for x in sent]
+    full_range = [i for i, u in enumerate(data.test_images) if u.min() == 0 and u.max() == 255]
+    assert len(full_range) > len(payloads) // 2
+    for i in full_range:  # an image spanning 0..255 is sent as the very PNG file of its pixels
+        assert payloads[i] == png_image.encode(data.test_images[i]).payload
+    mean_bits = np.mean([8 * len(p) + 64 for p in payloads])
+    assert result.profile.payload_bits == pytest.approx(mean_bits)
+    assert result.profile.compression_ratio == pytest.approx(8 * np.prod(SHAPE) / mean_bits)
+
+
+def test_png_split_retraining_trains_the_tail_on_8_bit_features(data, base):
+    c = candidate(base, codec="png")
+    (stage,) = c.stages
+    assert stage.trainable == ("tail",) and "8-bit quantised features" in stage.description
+    head, tail = snapshot(c.module.head), snapshot(c.module.tail)
+    result = train_candidate(c, data, CONFIG, progress=False)
+    assert same(snapshot(c.module.head), head) and not same(snapshot(c.module.tail), tail)
+    assert result.stages[0].result.loss_history[-1] < result.stages[0].result.loss_history[0]
+    assert result.profile.payload_measured and result.profile.codec == "png"
+    assert result.profile.compression_ratio > 1  # the 32-bit feature, as a lossless 8-bit PNG
+
+
 @pytest.mark.parametrize("split", ["input", "fc"])
 def test_any_split_point_is_coded(data, base, split):
     c = candidate(base, split=split, quality=50, retrain=False)
@@ -104,7 +148,12 @@ def test_any_split_point_is_coded(data, base, split):
     ({"retrain": False, "train_quality": [30, 35]}, "retrain is false"),
     ({"train_quality": [40, 30]}, "train_quality"),
     ({"quality": 0}, "quality"),
-    ({"codec": "png"}, "codec"),
+    ({"codec": "png", "quality": 50}, "codec 'png' takes no quality$"),
+    ({"codec": "png", "bits": 8}, "codec 'png' takes no bits$"),
+    ({"codec": "png", "quality": 50, "headers": True, "bits": 4, "train_quality": [30, 35]},
+     "codec 'png' takes no quality, headers, train_quality, bits$"),
+    ({"codec": "png", "retrain": False, "train_quality": [30, 35]}, "codec 'png' takes no train_quality$"),
+    ({"codec": "zip"}, "codec"),
 ])
 def test_bad_options_are_refused(base, options, message):
     with pytest.raises(ModelError, match=message):
