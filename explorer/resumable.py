@@ -29,20 +29,26 @@ class ResultRows:
 
     `order`, when given, is the order rows are written in (keys not in it follow, in the order
     they came); an existing file with other columns is refused (DataError), never overwritten.
+    `added`: columns of `columns` that a file written before them may lack (the others in the same
+    order); its rows are read with those cells empty, named in `lacking`, for the caller to fill.
     """
 
-    def __init__(self, path: str | Path, key: str, columns: Sequence[str], *, order: Sequence[str] = ()) -> None:
+    def __init__(self, path: str | Path, key: str, columns: Sequence[str], *, order: Sequence[str] = (),
+                 added: Sequence[str] = ()) -> None:
         self.path, self.key, self.columns = Path(path), key, tuple(columns)
         self.order = {k: i for i, k in enumerate(order)}
-        self.rows: dict[str, dict[str, str]] = self._read() if self.path.is_file() else {}
+        self.lacking: tuple[str, ...] = ()
+        self.rows: dict[str, dict[str, str]] = self._read(set(added)) if self.path.is_file() else {}
 
-    def _read(self) -> dict[str, dict[str, str]]:
+    def _read(self, added: set[str]) -> dict[str, dict[str, str]]:
         with open(self.path, newline="") as f:
             reader = csv.DictReader(f)
-            if tuple(reader.fieldnames or ()) != self.columns:
+            found = tuple(reader.fieldnames or ())
+            self.lacking = tuple(name for name in self.columns if name not in found)
+            if found != tuple(name for name in self.columns if name in found) or not set(self.lacking) <= added:
                 raise DataError(f"{self.path}: not written by this version (its columns are not "
                                 f"{', '.join(self.columns)}); move it away to start afresh")
-            return {row[self.key]: row for row in reader}
+            return {row[self.key]: {name: row.get(name, "") for name in self.columns} for row in reader}
 
     def __contains__(self, key: str) -> bool:
         return key in self.rows

@@ -241,19 +241,26 @@ def draw_front(info: FrontInfo, path: Path, title: str) -> Figure:
 @dataclass(frozen=True)
 class SeriesInfo:
     """One line of a series figure: its label, the points (x, y as shown) in the order drawn,
-    and a label per point ("" for none)."""
+    and a label per point ("" for none); a `level` is drawn as a dashed horizontal line at each y,
+    its x not drawn (a reference, such as the size of the input image)."""
 
     label: str
     x: np.ndarray
     y: np.ndarray
     point_labels: list[str]
+    level: bool = False
 
 
 def draw_series(infos: Sequence[SeriesInfo], path: Path, title: str, *, x_label: str, y_label: str,
                 log_x: bool = True, log_y: bool = False, lines: bool = True) -> Figure:
-    """Each series a line with markers (markers alone without `lines`), each point's label written beside it."""
+    """Each series a line with markers (markers alone without `lines`), each point's label written
+    beside it; a level series a dashed horizontal line."""
     fig, axis = _figure((7.5, 5))
     for s, info in enumerate(infos):
+        if info.level:
+            for i, y in enumerate(info.y):
+                axis.axhline(y, linestyle="--", color="grey", label=info.label if i == 0 else None)
+            continue
         axis.plot(info.x, info.y, marker=MARKERS[s % len(MARKERS)], linestyle="-" if lines else "none",
                   label=info.label)
         for x, y, text in zip(info.x, info.y, info.point_labels):

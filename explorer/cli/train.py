@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     resolved = resolve_train_study(args.study, output=args.output)
     if args.report_only:
-        print(f"report written again from the CSV files -> {rewrite_report(resolved)}")
+        print(f"report written again from the CSV files -> {rewrite_report(resolved, data_root=args.data_root)}")
         return 0
     done = run_train_study(resolved, data_root=args.data_root, cache_dir=cache_dir(args.cache_dir),
                            progress=not args.no_progress, time_limit_s=args.time_limit)

@@ -90,6 +90,12 @@ class RowFilter:
             raise StudyError(f"{path}: give options (exactly these) or with_options (at least these), not both")
 
 
+# candidates.csv columns a study figure may plot and a claim may compare (device_macs: head_macs +
+# encoder_macs; device_params: head_params + encoder_params; explorer.train.paper.DEVICE_TOTALS).
+FigureColumn = Literal["compression_ratio", "accuracy", "accuracy_drop_points", "payload_bits", "head_macs",
+                       "device_macs", "head_params", "encoder_params", "device_params"]
+
+
 @dataclass(frozen=True)
 class PaperClaim:
     """A published claim and how to compute ours from candidates.csv (explorer.train.paper).
@@ -108,12 +114,21 @@ class PaperClaim:
     `max_drop` points that are on their own front over `objectives` (columns of candidates.csv,
     all minimised; `device_macs` is head_macs + encoder_macs), and the percentage of them that no
     row of `than` within `max_drop` dominates (001: "no point on other curves with smaller
-    computational cost and communication overhead simultaneously": 100). `differs`: how the paper's set-up
+    computational cost and communication overhead simultaneously": 100). kind `times`: per split,
+    how many times `column` of each row's partner in `than` (paired as by `gap`) is the row's
+    (002: the autoencoder's head "83 times" BottleFit's in parameters), partners taken at any split
+    with `across_splits` (a split's bits against the input image's); agrees when the `judged`
+    factor, the smallest (the paper's "in the worst case") or the largest ("up to"), is within
+    [low, high] widened by `tolerance`. kind `below`: the percentage of `rows` whose `column` is
+    below that of their partner in `than` (paired as by `times`; 001: "all the communication
+    overheads ... smaller than the input data": 100). Columns for
+    `objectives` and `column` include device_macs and device_params (head + encoder: MACs,
+    weights). `differs`: how the paper's set-up
     and ours differ where it bears on this claim (data set, model, budget, link), which the
     report prints under its table when ours does not agree."""
 
     what: str
-    kind: Literal["drop", "gap", "ratio", "dominance"]
+    kind: Literal["drop", "gap", "ratio", "dominance", "times", "below"]
     value: float | list[float]
     rows: list[RowFilter]
     than: list[RowFilter] = field(default_factory=list)
@@ -124,6 +139,9 @@ class PaperClaim:
     feature_bits: Annotated[float, Bounds(low=1, high=32)] = 32.0
     differs: str = ""
     objectives: list[str] = field(default_factory=lambda: ["device_macs", "payload_bits"])
+    column: FigureColumn = "device_params"
+    judged: Literal["smallest", "largest"] = "smallest"
+    across_splits: bool = False
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -135,7 +153,7 @@ class PaperClaim:
         values = self.value if isinstance(self.value, list) else [self.value]
         if not 1 <= len(values) <= 2 or sorted(values) != list(values):
             raise StudyError(f"{path}.value: a number or [low, high], got {self.value!r}")
-        if self.kind in ("gap", "dominance") and not self.than or self.kind == "drop" and self.than:
+        if self.kind in ("gap", "dominance", "times", "below") and not self.than or self.kind == "drop" and self.than:
             raise StudyError(f"{path}.than: {'not taken by' if self.kind == 'drop' else 'needed by'} kind {self.kind!r}")
         if self.kind == "dominance" and len(self.objectives) < 2:
             raise StudyError(f"{path}.objectives: at least two columns, got {self.objectives}")
@@ -143,17 +161,17 @@ class PaperClaim:
             raise StudyError(f"{path}.rows: at least one filter")
 
 
-# candidates.csv columns a study figure may plot (device_macs: head_macs + encoder_macs).
-FigureColumn = Literal["compression_ratio", "accuracy", "accuracy_drop_points", "payload_bits", "head_macs",
-                       "device_macs", "head_params"]
 
 
 @dataclass(frozen=True)
 class FigureSeries:
-    """One line of a study figure: the rows of candidates.csv matching `rows`, named `label`."""
+    """One line of a study figure: the rows of candidates.csv matching `rows`, named `label`;
+    with `level`, a dashed horizontal line at each row's y (001's grey line of the input image's
+    size), its x not drawn."""
 
     label: str
     rows: list[RowFilter]
+    level: bool = False
 
 
 @dataclass(frozen=True)

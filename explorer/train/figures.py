@@ -12,7 +12,7 @@ import pandas as pd
 
 from explorer.analysis.plots import SeriesInfo, draw_series
 from explorer.studies.train import StudyFigure
-from explorer.train.paper import matching, options_of, with_device_macs
+from explorer.train.paper import matching, options_of, with_device_totals
 
 # How a plotted column is shown: (axis label with its unit, factor from the CSV's unit).
 SHOWN = {
@@ -23,13 +23,15 @@ SHOWN = {
     "head_macs": ("head MACs (M)", 1e-6),
     "device_macs": ("on-device MACs, head and encoder (M)", 1e-6),
     "head_params": ("head parameters (k)", 1e-3),
+    "encoder_params": ("encoder parameters (k)", 1e-3),
+    "device_params": ("on-device parameters, head and encoder (k)", 1e-3),
 }
 
 
 def series_infos(figure: StudyFigure, candidates: pd.DataFrame) -> list[SeriesInfo]:
     """Each series' points (x, y as shown, in the order of x) and their labels; series without a
     row yet (a study still running) are left out."""
-    infos, candidates = [], with_device_macs(candidates)
+    infos, candidates = [], with_device_totals(candidates)
     for series in figure.series:
         rows = candidates[matching(candidates, series.rows)].sort_values(figure.x, kind="stable")
         if rows.empty:
@@ -37,12 +39,12 @@ def series_infos(figure: StudyFigure, candidates: pd.DataFrame) -> list[SeriesIn
         labels = ([str(o.get(figure.point_label, "")) for o in options_of(rows)]
                   if figure.point_label else [""] * len(rows))
         infos.append(SeriesInfo(series.label, rows[figure.x].to_numpy(dtype=float) * SHOWN[figure.x][1],
-                                rows[figure.y].to_numpy(dtype=float) * SHOWN[figure.y][1], labels))
+                                rows[figure.y].to_numpy(dtype=float) * SHOWN[figure.y][1], labels, series.level))
     return infos
 
 
 def _positive(arrays) -> bool:
-    return bool(np.all(np.concatenate(list(arrays)) > 0))
+    return all(bool(np.all(values > 0)) for values in arrays)
 
 
 def write_figures(figures: list[StudyFigure], candidates: pd.DataFrame, out: Path) -> list[tuple[StudyFigure, Path]]:
@@ -54,7 +56,7 @@ def write_figures(figures: list[StudyFigure], candidates: pd.DataFrame, out: Pat
             continue
         path = out / f"{figure.name}.png"
         draw_series(infos, path, figure.title, x_label=SHOWN[figure.x][0], y_label=SHOWN[figure.y][0],
-                    log_x=figure.log_x and _positive(info.x for info in infos),
+                    log_x=figure.log_x and _positive(info.x for info in infos if not info.level),
                     log_y=figure.log_y and _positive(info.y for info in infos), lines=figure.lines)
         written.append((figure, path))
     return written

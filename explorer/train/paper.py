@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -54,12 +55,16 @@ def matching(frame: pd.DataFrame, filters: list[RowFilter]) -> pd.Series:
     return hit
 
 
-def with_device_macs(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with column device_macs = head_macs + encoder_macs (what the device computes per
-    frame), where both are there."""
-    if not {"head_macs", "encoder_macs"} <= set(frame.columns):
-        return frame
-    return frame.assign(device_macs=frame["head_macs"] + frame["encoder_macs"])
+# Totals of what runs on the device, per frame: the head's and its encoder's.
+DEVICE_TOTALS = {"device_macs": ("head_macs", "encoder_macs"), "device_params": ("head_params", "encoder_params")}
+
+
+def with_device_totals(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with the columns of DEVICE_TOTALS (device_macs = head_macs + encoder_macs, MACs;
+    device_params = head_params + encoder_params, weights) where both parts are there."""
+    totals = {name: frame[head] + frame[encoder] for name, (head, encoder) in DEVICE_TOTALS.items()
+              if {head, encoder} <= set(frame.columns)}
+    return frame.assign(**totals)
 
 
 def _range(values: list[float]) -> str:
@@ -77,25 +82,31 @@ def _drop(claim: PaperClaim, rows: pd.DataFrame) -> tuple[str, bool]:
     return shown, bool(by_split.min() <= claim.bounds[1] + claim.tolerance)
 
 
-def _gaps(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> dict[str, list[float]]:
-    """split -> the gaps (points) of its rows over their partner rows of `than`."""
-    gaps: dict[str, list[float]] = {}
+def _paired(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame,
+            value: Callable[[pd.Series, pd.Series], float]) -> dict[str, list[float]]:
+    """split -> value(row, partner) for each of its rows and that row's partner in `than`: at the
+    same split (any split with `across_splits`) with the same `same_options`, the one whose
+    `nearest` column is closest, or the most accurate without `nearest` (rows without a partner
+    are left out)."""
+    values: dict[str, list[float]] = {}
     than_options, row_options = options_of(than), options_of(rows)
     for index, row in rows.iterrows():
         same = than_options.map(lambda o: all(o.get(k) == row_options[index].get(k) for k in claim.same_options))
-        partners = than[(than["split"].astype(str) == str(row["split"])) & same]
+        if not claim.across_splits:
+            same &= than["split"].astype(str) == str(row["split"])
+        partners = than[same]
         if partners.empty:
             continue
         if claim.nearest is not None:
             partner = partners.loc[(partners[claim.nearest] - row[claim.nearest]).abs().idxmin()]
         else:
             partner = partners.loc[partners["accuracy"].idxmax()]
-        gaps.setdefault(str(row["split"]), []).append(100.0 * (row["accuracy"] - partner["accuracy"]))
-    return gaps
+        values.setdefault(str(row["split"]), []).append(value(row, partner))
+    return values
 
 
 def _gap(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[str, bool | None]:
-    gaps = _gaps(claim, rows, than)
+    gaps = _paired(claim, rows, than, lambda row, partner: 100.0 * (row["accuracy"] - partner["accuracy"]))
     if not gaps:
         return "no pair of rows at one split", None
     low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
@@ -141,13 +152,40 @@ def _dominance(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tup
     return shown + (f"; dominated at {named}" if named else ""), bool(low <= share <= high)
 
 
+def _times(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[str, bool | None]:
+    """How many times each row's partner's `column` is the row's, per split; judged by the
+    smallest ("in the worst case") or the largest ("up to") as the claim's `judged` says."""
+    factors = _paired(claim, rows, than, lambda row, partner: float(partner[claim.column] / row[claim.column]))
+    if not factors:
+        return "no pair of rows", None
+    low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
+    every = [f for split in factors.values() for f in split]
+    judged = min(every) if claim.judged == "smallest" else max(every)
+    shown = "; ".join(f"{split}: {_range(values)}x" for split, values in factors.items())
+    return f"{shown} ({claim.judged} {judged:.2f}x)", bool(low <= judged <= high)
+
+
+def _below(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[str, bool | None]:
+    """The percentage of rows whose `column` is below their partner's (001: features smaller than
+    the input image), naming the splits of those that are not."""
+    below = _paired(claim, rows, than, lambda row, partner: float(row[claim.column] < partner[claim.column]))
+    if not below:
+        return "no pair of rows", None
+    every = [b for split in below.values() for b in split]
+    share = 100.0 * sum(every) / len(every)
+    above = ", ".join(split for split, values in below.items() if not all(values))
+    low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
+    shown = f"{int(sum(every))} of {len(every)} below ({share:.0f} %)"
+    return shown + (f"; not below at {above}" if above else ""), bool(low <= share <= high)
+
+
 MEASURES = {"drop": lambda claim, rows, than: _drop(claim, rows), "gap": _gap, "ratio": _ratio,
-            "dominance": _dominance}
+            "dominance": _dominance, "times": _times, "below": _below}
 
 
 def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, complete: bool) -> list[ClaimResult]:
     """Each claim beside ours, from candidates.csv (`complete`: every candidate has its row)."""
-    candidates = with_device_macs(candidates)
+    candidates = with_device_totals(candidates)
     results = []
     for claim in claims:
         rows = candidates[matching(candidates, claim.rows)]

@@ -1,9 +1,9 @@
 """Running a retraining study: base models (cached), then every candidate, each row written as it ends.
 
 Results: `baselines.csv` (one row per model), `candidates.csv` (one row per candidate: achieved
-compression, bits sent, head and encoder MACs, accuracy and its drop against the cached base
-model, the `baseline_digest` of that base model's weights, and the `candidate_key` a later call
-resumes by), `channel_accuracy.csv`, REPORT.md and provenance.json. A study of many candidates
+compression, bits sent, head and encoder MACs and parameters, accuracy and its drop against the
+cached base model, the `baseline_digest` of that base model's weights, and the `candidate_key` a
+later call resumes by), `channel_accuracy.csv`, REPORT.md and provenance.json. A study of many candidates
 runs over several calls (`--time-limit`): each call trains the candidates not yet written, and
 trains again the rows another base model was trained from (a fresh cache trained it anew, and on
 CUDA without TrainConfig.deterministic that is another model), so every row of a study starts
@@ -24,7 +24,7 @@ from explorer.resumable import Deadline, ResultRows
 from explorer.studies.train import ResolvedTrainStudy
 from explorer.train.report import write_report
 from netmodels.baseline import Baseline, get_baseline
-from netmodels.candidate import CandidateSpec, build_candidate
+from netmodels.candidate import CandidateProfile, CandidateSpec, build_candidate
 from netmodels.data import ImageDataset
 from netmodels.recipes import CandidateResult, retrain
 from splitbase import SplitExplorerError, StudyError
@@ -33,18 +33,45 @@ from splitbase.files import write_text
 CANDIDATE_COLUMNS = ("candidate", "model", "method", "options", "split", "channel", "channel_state", "sparsity",
                      "pruned_channels", "head_macs", "head_params", "requested_ratio", "compression_ratio",
                      "sent_shape", "payload_bits", "raw_feature_bits", "channel_uses", "encoder_macs",
-                     "decoder_macs", "accuracy", "baseline_accuracy", "accuracy_drop_points", "wall_time_s",
+                     "encoder_params", "decoder_macs", "accuracy", "baseline_accuracy", "accuracy_drop_points", "wall_time_s",
                      "baseline_digest", "candidate_key")
+# Columns a candidates.csv written before them lacks: what the architecture alone fixes, so they
+# are filled from the candidate built untrained (`fill_added`), without training it again.
+ADDED_COLUMNS = {"encoder_params": lambda profile: profile.encoder_params}
 CHANNEL_COLUMNS = ("candidate", "state", "accuracy", "candidate_key", "candidate_state")
 
 
-def check_candidates(resolved: ResolvedTrainStudy, data: ImageDataset) -> None:
-    """Build every candidate untrained: a method that does not apply fails here, before training."""
+def check_candidates(resolved: ResolvedTrainStudy, data: ImageDataset) -> list[CandidateProfile]:
+    """Build every candidate untrained, in the study's order: a method that does not apply fails
+    here, before training. Returns their profiles (payloads not yet measured)."""
+    profiles = []
     for i, (spec, _) in enumerate(resolved.specs):
         try:
-            build_candidate(spec, input_shape=data.input_shape, num_classes=data.num_classes)
+            profiles.append(build_candidate(spec, input_shape=data.input_shape, num_classes=data.num_classes).profile)
         except SplitExplorerError as exc:
             raise StudyError(f"candidate {i} ({spec.method} at {spec.split}): {exc}") from None
+    return profiles
+
+
+def candidate_rows(path: Path, keys: list[str]) -> ResultRows:
+    """candidates.csv of a study whose candidates have `keys` (its order)."""
+    return ResultRows(path, "candidate_key", CANDIDATE_COLUMNS, order=keys, added=tuple(ADDED_COLUMNS))
+
+
+def fill_added(rows: ResultRows, keys: list[str], profiles: list[CandidateProfile]) -> None:
+    """The cells of ADDED_COLUMNS a row written before them lacks, from its candidate's untrained
+    profile (`profiles` in the order of `keys`); rows of candidates no longer listed stay as they are."""
+    if not rows.lacking:
+        return
+    by_key = dict(zip(keys, profiles))
+
+    def filled(row: dict[str, str]) -> dict[str, Any]:
+        profile = by_key.get(row["candidate_key"])
+        if profile is None:
+            return row
+        return {**row, **{name: ADDED_COLUMNS[name](profile) for name in rows.lacking if row[name] == ""}}
+
+    rows.keep(filled)
 
 
 def candidate_row(index: int, spec: CandidateSpec, result: CandidateResult, base: Baseline) -> dict[str, Any]:
@@ -59,7 +86,8 @@ def candidate_row(index: int, spec: CandidateSpec, result: CandidateResult, base
         "requested_ratio": spec.compression_ratio, "compression_ratio": profile.compression_ratio,
         "sent_shape": "x".join(map(str, profile.sent_shape)), "payload_bits": profile.payload_bits,
         "raw_feature_bits": profile.raw_feature_bits, "channel_uses": profile.channel_uses,
-        "encoder_macs": profile.encoder_macs, "decoder_macs": profile.decoder_macs,
+        "encoder_macs": profile.encoder_macs, "encoder_params": profile.encoder_params,
+        "decoder_macs": profile.decoder_macs,
         "accuracy": result.test_accuracy, "baseline_accuracy": base.test_accuracy,
         "accuracy_drop_points": 100 * (base.test_accuracy - result.test_accuracy),
         "wall_time_s": result.wall_time_s, "baseline_digest": base.digest,
@@ -110,12 +138,13 @@ def run_train_study(resolved: ResolvedTrainStudy, *, data_root: str | None = Non
     """
     provenance, deadline = Provenance(seed=resolved.baseline.seed), Deadline(time_limit_s)
     data = resolved.study.dataset.load(data_root)
-    check_candidates(resolved, data)
+    profiles = check_candidates(resolved, data)
     out = resolved.output
     out.mkdir(parents=True, exist_ok=True)
     baselines = _baselines(resolved, data, out, cache_dir=cache_dir, progress=progress)
     keys = [candidate_key(spec, states, resolved) for spec, states in resolved.specs]
-    rows = ResultRows(out / "candidates.csv", "candidate_key", CANDIDATE_COLUMNS, order=keys)
+    rows = candidate_rows(out / "candidates.csv", keys)
+    fill_added(rows, keys, profiles)
     states_rows = ResultRows(out / "channel_accuracy.csv", "candidate_state", CHANNEL_COLUMNS)
     rebased = _match_study(rows, states_rows, keys, {m: b.digest for m, b in baselines.items()})
     trained = 0
@@ -138,19 +167,23 @@ def run_train_study(resolved: ResolvedTrainStudy, *, data_root: str | None = Non
     return TrainRun(out, trained, remaining, rebased)
 
 
-def rewrite_report(resolved: ResolvedTrainStudy) -> Path:
+def rewrite_report(resolved: ResolvedTrainStudy, *, data_root: str | None = None) -> Path:
     """REPORT.md (and the figures) written again from the finished CSV files of the study's folder,
     training nothing: for a study whose claims, figures or description changed since it ran.
     StudyError unless every candidate of the study has its row and no row is of another candidate
-    (a changed candidate needs training: run the study)."""
+    (a changed candidate needs training: run the study). A candidates.csv written before one of
+    ADDED_COLUMNS gets it from the candidates built untrained (the data set is read for its shape)."""
     out = resolved.output
     if not (out / "candidates.csv").is_file() or not (out / "baselines.csv").is_file():
         raise StudyError(f"{out}: no finished run of this study to report on (run it first)")
-    keys = {candidate_key(spec, states, resolved) for spec, states in resolved.specs}
-    found = set(ResultRows(out / "candidates.csv", "candidate_key", CANDIDATE_COLUMNS).rows)
-    if keys != found:
-        raise StudyError(f"{out}: {len(keys - found)} candidates of the study have no row and {len(found - keys)} "
+    keys = [candidate_key(spec, states, resolved) for spec, states in resolved.specs]
+    rows = candidate_rows(out / "candidates.csv", keys)
+    if set(keys) != set(rows.rows):
+        missing, extra = len(set(keys) - set(rows.rows)), len(set(rows.rows) - set(keys))
+        raise StudyError(f"{out}: {missing} candidates of the study have no row and {extra} "
                          "rows are of candidates it no longer lists: run the study to bring them in step")
+    if rows.lacking:
+        fill_added(rows, keys, check_candidates(resolved, resolved.study.dataset.load(data_root)))
     return write_report(resolved, out)
 
 

@@ -88,7 +88,7 @@ def test_claims_need_their_paper(tmp_path):
         resolve_train_study(path)
 
 
-@pytest.mark.parametrize("name, candidates", [("bottlefit_resnet18_fmnist", 54), ("edge_host_accuracy_vgg16_fmnist", 496), ("three_step_resnet18_fmnist", 63)])
+@pytest.mark.parametrize("name, candidates", [("bottlefit_resnet18_fmnist", 60), ("edge_host_accuracy_vgg16_fmnist", 496), ("three_step_resnet18_fmnist", 64)])
 def test_a_paper_study_runs_end_to_end_on_synthetic_data_with_its_claims(tmp_path, capsys, name, candidates):
     """The shipped study file, unchanged but for the data set (synthetic) and the budgets (one
     step): every candidate trains and the report sets each claim beside ours."""
@@ -184,3 +184,53 @@ def test_dominance_takes_the_rows_own_front_and_counts_the_points_no_other_row_b
     assert result.ours == "1 of 2 front points not dominated (50 %); dominated at a" and result.agrees is False
     with pytest.raises(StudyError, match="than: needed by kind 'dominance'"):
         claim(what="x", kind="dominance", value=100.0, rows=[{}])
+
+
+def test_times_compares_the_device_side_weights_of_partners_by_the_worst_case():
+    def sized(split, method, head, encoder, bits):
+        return {"split": split, "method": method, "options": "", "accuracy": 0.9, "accuracy_drop_points": 5.0,
+                "head_params": head, "encoder_params": encoder, "payload_bits": bits}
+
+    frame = pd.DataFrame([sized("a", "bottlefit", 100, 0, 1000.0), sized("a", "bottlefit", 200, 0, 4000.0),
+                          sized("a", "autoencoder", 500, 300, 1100.0), sized("a", "autoencoder", 500, 1100, 3900.0),
+                          sized("b", "bottlefit", 50, 0, 800.0), sized("b", "autoencoder", 400, 0, 800.0)])
+    smaller = claim(what="head size", kind="times", value=83.0, tolerance=10.0, nearest="payload_bits",
+                    rows=[{"method": "bottlefit"}], than=[{"method": "autoencoder"}])
+    (result,) = compare_claims([smaller], frame, complete=True)
+    # (500 + 300) / 100 and (500 + 1100) / 200 at a; 400 / 50 at b; the worst case is the smallest
+    assert result.ours == "a: 8.00x; b: 8.00x (smallest 8.00x)" and result.agrees is False
+    macs = claim(what="MACs", kind="times", value=2.0, column="encoder_params", nearest="payload_bits",
+                 rows=[{"method": "autoencoder", "split": "a"}], than=[{"method": "autoencoder"}])
+    assert compare_claims([macs], frame, complete=True)[0].ours == "a: 1.00x (smallest 1.00x)"
+    image = pd.DataFrame([sized("input", "edgehost", 0, 0, 6000.0), sized("input", "edgehost", 0, 0, 3000.0)])
+    image["accuracy"] = [0.95, 0.88]
+    sent = claim(what="bits", kind="times", value=6.0, tolerance=0.5, column="payload_bits", nearest="accuracy",
+                 across_splits=True, judged="largest", rows=[{"method": "bottlefit"}], than=[{"method": "edgehost"}])
+    (result,) = compare_claims([sent], pd.concat([frame, image]), complete=True)
+    # every row (accuracy 0.9) pairs with the 0.88 image of 3000 bits, at whichever split
+    assert result.ours == "a: 0.75 to 3.00x; b: 3.75x (largest 3.75x)" and result.agrees is False
+    smaller = claim(what="below the image", kind="below", value=100.0, tolerance=0.0, column="payload_bits",
+                    nearest="accuracy", across_splits=True, rows=[{"method": "bottlefit"}], than=[{"method": "edgehost"}])
+    (result,) = compare_claims([smaller], pd.concat([frame, image]), complete=True)
+    assert result.ours == "2 of 3 below (67 %); not below at a" and result.agrees is False  # 4000 bits > 3000
+    with pytest.raises(StudyError, match="than: needed by kind 'times'"):
+        claim(what="x", kind="times", value=83.0, rows=[{}])
+    with pytest.raises(StudyError, match="column"):
+        claim(what="x", kind="times", value=83.0, rows=[{}], than=[{}], column="weights")
+
+
+def test_a_level_series_is_a_dashed_line_at_its_rows_y_and_does_not_hold_the_x_axis_to_linear(tmp_path, monkeypatch):
+    import explorer.train.figures as figures
+
+    frame = pd.DataFrame([{**row("input", "edgehost", {"codec": "png"}, 0.95, 4000.0), "head_macs": 0, "encoder_macs": 0},
+                          {**row("a", "bottlenetpp", {}, 0.94, 900.0), "head_macs": 10, "encoder_macs": 5}])
+    figure = parse(StudyFigure, {"name": "f", "title": "t", "x": "device_macs", "y": "payload_bits", "log_y": True,
+                                 "series": [{"label": "features", "rows": [{"method": "bottlenetpp"}]},
+                                            {"label": "input image", "level": True, "rows": [{"method": "edgehost"}]}]},
+                   "figures[0]")
+    features, image = series_infos(figure, frame)
+    assert image.level and not features.level and list(image.y) == [4.0]
+    drawn, draw = {}, figures.draw_series
+    monkeypatch.setattr(figures, "draw_series", lambda *args, **kw: drawn.update(kw) or draw(*args, **kw))
+    ((_, path),) = figures.write_figures([figure], frame, tmp_path)
+    assert path.stat().st_size > 0 and drawn["log_x"] and drawn["log_y"]  # the level's x of 0 is not drawn

@@ -166,3 +166,16 @@ def test_the_determinism_benchmark_runs_on_the_cpu(tmp_path):
     assert len(runs) == 4 and runs["digest"].nunique() == 1 and set(runs["device"]) == {"cpu"}
     assert "after each setting's first training" in done.stdout
     assert "wall_time_ratio_later" in json.loads((tmp_path / "bench" / "provenance.json").read_text())
+
+
+def test_a_candidates_file_written_before_encoder_params_gets_them_without_training(tmp_path, capsys, monkeypatch):
+    _, args = train_args(tmp_path)
+    assert main(args) == 0
+    path = tmp_path / "out" / "candidates.csv"
+    written = pd.read_csv(path)
+    assert (written["encoder_params"] > 0).all()
+    trained = _count_retrains(monkeypatch)
+    for extra in (["--report-only"], []):  # either call fills the column from the untrained candidates
+        written.drop(columns=["encoder_params"]).to_csv(path, index=False)
+        assert main([*args, *extra]) == 0 and trained == []
+        assert pd.read_csv(path).equals(written)
