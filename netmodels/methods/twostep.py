@@ -49,7 +49,7 @@ class MaxScaleQuantize(nn.Module):
     def forward(self, y: Tensor) -> Tensor:
         hi = y.detach().float().flatten(1).amax(dim=1).view(-1, *([1] * (y.dim() - 1)))
         quantised = fake_quantize(y.float(), self.bits, 0.0, hi).to(y.dtype)
-        return y + (quantised - y).detach()
+        return quantised + (y - y.detach())  # exactly the codec's values (y + (q - y) rounds off an ulp)
 
     def extra_repr(self) -> str:
         return f"bits={self.bits}"

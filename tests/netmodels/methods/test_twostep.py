@@ -79,3 +79,16 @@ def test_a_mismatch_is_a_one_line_model_error_before_training(kw, message):
     with pytest.raises(ModelError, match=message) as info:
         candidate(**kw)
     assert "\n" not in str(info.value)
+
+
+def test_the_link_gives_exactly_the_huffman_codecs_values_and_passes_the_gradient():
+    from netmodels.methods.twostep import MaxScaleQuantize
+
+    torch.manual_seed(0)
+    y = torch.relu(torch.randn(4, 16, 8, 8)).requires_grad_()
+    link = MaxScaleQuantize(8)(y)
+    codec = build_codec("huffman", bits=8, scale="max")
+    coded = torch.stack([codec.decode(codec.encode(sample.detach())) for sample in y])
+    assert torch.equal(link.detach(), coded)
+    link.sum().backward()
+    assert torch.equal(y.grad, torch.ones_like(y))
