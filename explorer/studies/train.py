@@ -198,6 +198,30 @@ class StudyFigure:
 
 
 @dataclass(frozen=True)
+class LatencyFigure:
+    """Latency against link rate (001 Fig. 4), as `name`.csv and `name`.png beside the report
+    (explorer.train.latency): every row of each series priced as built on the presets `device`
+    and `server`, its measured payload sent over `link` with the link's rate set to each of
+    `link_rates_bit_per_s` (its power stays the mode's); per series and rate the fastest row
+    within `max_drop` points of the base model whose head fits the device's memory."""
+
+    name: str
+    title: str
+    device: str
+    link: str
+    server: str
+    link_rates_bit_per_s: list[Annotated[float, Bounds(low=1.0)]]
+    series: list[FigureSeries]
+    max_drop: float = 2.0
+
+    def check(self, path: str) -> None:
+        from explorer.train.latency import hardware  # a bad preset or link is refused before any training
+
+        check_name(self.name, f"{path}.name")
+        hardware(self, path)
+
+
+@dataclass(frozen=True)
 class TrainStudy:
     name: str
     dataset: DatasetSpec
@@ -210,12 +234,13 @@ class TrainStudy:
     source: str = ""
     paper: list[PaperClaim] = field(default_factory=list)
     figures: list[StudyFigure] = field(default_factory=list)
+    latency: list[LatencyFigure] = field(default_factory=list)
 
     def check(self, path: str) -> None:
         check_name(self.name)
-        names = [f.name for f in self.figures]
+        names = [f.name for f in [*self.figures, *self.latency]]
         if len(set(names)) != len(names):
-            raise StudyError(f"figures: two figures of one name in {names}")
+            raise StudyError(f"figures, latency: two figures of one name in {names}")
         if self.paper and not self.source:
             raise StudyError("source: the paper whose claims `paper` lists (a key of explorer.analysis.papers)")
         check_dataset(self.dataset.name, "dataset.name")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 import pandas as pd
 
@@ -9,7 +10,9 @@ from explorer.analysis.markdown import frame_table, run_header, table, train_bud
 from explorer.analysis.papers import cite, references
 from explorer.studies.train import ResolvedTrainStudy
 from explorer.train.figures import write_figures
+from explorer.train.latency import write_latency
 from explorer.train.paper import claims_table, compare_claims, disagreements
+from netmodels.candidate.profile import CandidateProfile
 from splitbase.files import write_text
 
 CANDIDATE_COLUMNS = ("candidate", "method", "options", "split", "sparsity", "head_macs", "channel",
@@ -44,6 +47,26 @@ def _figures(resolved: ResolvedTrainStudy, candidates: pd.DataFrame, out: Path) 
     return lines
 
 
+def _latency(resolved: ResolvedTrainStudy, candidates: pd.DataFrame,
+             profiles: Mapping[str, CandidateProfile] | None, out: Path) -> list[str]:
+    if not resolved.study.latency or profiles is None:
+        return []
+    written = write_latency(resolved.study.latency, candidates, profiles, out)
+    if not written:
+        return []
+    lines = ["", "## Latency against link rate", "",
+             "Each candidate priced as built on the named hardware, its measured payload sent at each link "
+             "rate; per series and rate the fastest candidate within the figure's accuracy drop whose head "
+             "fits the device's memory (explorer/train/latency.py). Seconds per frame, from the CSV named."]
+    for figure, table, path in written:
+        shown = table.drop(columns=["options"])
+        lines += ["", f"### {figure.title}", "",
+                  f"`{figure.device}` -> `{figure.link}` at each rate -> `{figure.server}`, within "
+                  f"{figure.max_drop:g} points (`{figure.name}.csv`):", "", *frame_table(_shown(shown)),
+                  "", f"![{figure.title}]({path.name})"]
+    return lines
+
+
 def _why(lines: list[str]) -> list[str]:
     if not lines:
         return []
@@ -51,8 +74,10 @@ def _why(lines: list[str]) -> list[str]:
             "", *lines]
 
 
-def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
-    """REPORT.md from the CSVs in `out`."""
+def write_report(resolved: ResolvedTrainStudy, out: Path,
+                 profiles: Mapping[str, CandidateProfile] | None = None) -> Path:
+    """REPORT.md from the CSVs in `out`; the study's latency figures need the candidates' untrained
+    `profiles` by candidate_key (explorer.train.latency) and are left out without them."""
     study = resolved.study
     models, candidates = len(study.models), len(resolved.specs)
     budget = (f"{models} base model{'s' * (models != 1)}, {train_budget(resolved.baseline)} each; "
@@ -77,6 +102,7 @@ def write_report(resolved: ResolvedTrainStudy, out: Path) -> Path:
                   "", *frame_table(_shown(shown))]
         lines += _beside_the_paper(resolved, candidates)
         lines += _figures(resolved, candidates, out)
+        lines += _latency(resolved, candidates, profiles, out)
     if (out / "channel_accuracy.csv").exists():
         states = pd.read_csv(out / "channel_accuracy.csv")
         table = states.pivot(index="candidate", columns="state", values="accuracy").reset_index()

@@ -163,7 +163,7 @@ def run_train_study(resolved: ResolvedTrainStudy, *, data_root: str | None = Non
     remaining = sum(key not in rows for key in keys)
     _write_provenance(resolved, out, provenance, trained=trained, remaining=remaining)
     if not remaining:
-        write_report(resolved, out)
+        write_report(resolved, out, dict(zip(keys, profiles)))
     return TrainRun(out, trained, remaining, rebased)
 
 
@@ -172,7 +172,8 @@ def rewrite_report(resolved: ResolvedTrainStudy, *, data_root: str | None = None
     training nothing: for a study whose claims, figures or description changed since it ran.
     StudyError unless every candidate of the study has its row and no row is of another candidate
     (a changed candidate needs training: run the study). A candidates.csv written before one of
-    ADDED_COLUMNS gets it from the candidates built untrained (the data set is read for its shape)."""
+    ADDED_COLUMNS gets it from the candidates built untrained, and so do the latency figures (the data
+    set is read for its shape)."""
     out = resolved.output
     if not (out / "candidates.csv").is_file() or not (out / "baselines.csv").is_file():
         raise StudyError(f"{out}: no finished run of this study to report on (run it first)")
@@ -182,9 +183,11 @@ def rewrite_report(resolved: ResolvedTrainStudy, *, data_root: str | None = None
         missing, extra = len(set(keys) - set(rows.rows)), len(set(rows.rows) - set(keys))
         raise StudyError(f"{out}: {missing} candidates of the study have no row and {extra} "
                          "rows are of candidates it no longer lists: run the study to bring them in step")
-    if rows.lacking:
-        fill_added(rows, keys, check_candidates(resolved, resolved.study.dataset.load(data_root)))
-    return write_report(resolved, out)
+    profiles = None
+    if rows.lacking or resolved.study.latency:
+        profiles = check_candidates(resolved, resolved.study.dataset.load(data_root))
+        fill_added(rows, keys, profiles)
+    return write_report(resolved, out, dict(zip(keys, profiles)) if profiles is not None else None)
 
 
 def _match_study(rows: ResultRows, states_rows: ResultRows, keys: list[str], digests: dict[str, str]) -> int:
