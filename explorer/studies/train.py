@@ -121,14 +121,16 @@ class PaperClaim:
     factor, the smallest (the paper's "in the worst case") or the largest ("up to"), is within
     [low, high] widened by `tolerance`. kind `below`: the percentage of `rows` whose `column` is
     below that of their partner in `than` (paired as by `times`; 001: "all the communication
-    overheads ... smaller than the input data": 100). Columns for
+    overheads ... smaller than the input data": 100). kind `latency`: the highest latency (s) of
+    the fastest of `rows` at each rate of the latency figure `figure` up to `max_rate_bit_per_s`,
+    priced as that figure prices its series (001: "about 0.1 s below 40 KB/s"). Columns for
     `objectives` and `column` include device_macs and device_params (head + encoder: MACs,
     weights). `differs`: how the paper's set-up
     and ours differ where it bears on this claim (data set, model, budget, link), which the
     report prints under its table when ours does not agree."""
 
     what: str
-    kind: Literal["drop", "gap", "ratio", "dominance", "times", "below"]
+    kind: Literal["drop", "gap", "ratio", "dominance", "times", "below", "latency"]
     value: float | list[float]
     rows: list[RowFilter]
     than: list[RowFilter] = field(default_factory=list)
@@ -142,6 +144,8 @@ class PaperClaim:
     column: FigureColumn = "device_params"
     judged: Literal["smallest", "largest"] = "smallest"
     across_splits: bool = False
+    figure: str | None = None
+    max_rate_bit_per_s: Annotated[float, Bounds(low=1.0)] | None = None
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -159,6 +163,9 @@ class PaperClaim:
             raise StudyError(f"{path}.objectives: at least two columns, got {self.objectives}")
         if not self.rows:
             raise StudyError(f"{path}.rows: at least one filter")
+        given = [self.figure is not None, self.max_rate_bit_per_s is not None]
+        if all(given) != (self.kind == "latency") or any(given) != (self.kind == "latency"):
+            raise StudyError(f"{path}: kind 'latency' takes figure and max_rate_bit_per_s, and only it")
 
 
 
@@ -241,6 +248,11 @@ class TrainStudy:
         names = [f.name for f in [*self.figures, *self.latency]]
         if len(set(names)) != len(names):
             raise StudyError(f"figures, latency: two figures of one name in {names}")
+        latency = {f.name for f in self.latency}
+        for i, claim in enumerate(self.paper):
+            if claim.figure is not None and claim.figure not in latency:
+                raise StudyError(f"paper[{i}].figure: no latency figure {claim.figure!r} (the study has "
+                                 f"{', '.join(sorted(latency)) or 'none'})")
         if self.paper and not self.source:
             raise StudyError("source: the paper whose claims `paper` lists (a key of explorer.analysis.papers)")
         check_dataset(self.dataset.name, "dataset.name")

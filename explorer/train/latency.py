@@ -20,7 +20,7 @@ from explorer.analysis.plots import SeriesInfo, draw_series
 from explorer.cost.candidate import price_candidate
 from explorer.cost.hardware import Hardware
 from explorer.studies.common import one_preset
-from explorer.studies.train import LatencyFigure
+from explorer.studies.train import FigureSeries, LatencyFigure, PaperClaim
 from explorer.train.paper import matching
 from hwmodels import Device, Link, load_preset
 from netmodels.candidate.profile import CandidateProfile
@@ -75,6 +75,23 @@ def latency_rows(figure: LatencyFigure, candidates: pd.DataFrame, profiles: Mapp
                              **{k: row[k] for k in COLUMNS[2:8]},
                              **{k: priced[k] for k in ("head_s", "encode_s", "link_s", "tail_s", "latency_s")}})
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def latency_claim(claim: PaperClaim, rows: pd.DataFrame, figures: list[LatencyFigure],
+                  profiles: Mapping[str, CandidateProfile]) -> tuple[str, bool | None]:
+    """A claim of kind latency: the fastest of `rows` at each rate of its figure up to the claim's
+    max_rate_bit_per_s, priced as the figure prices a series; ours is the highest of those (s)."""
+    figure = next(f for f in figures if f.name == claim.figure)
+    slow = [r for r in figure.link_rates_bit_per_s if r <= claim.max_rate_bit_per_s]
+    picked = dataclasses.replace(figure, link_rates_bit_per_s=slow, series=[FigureSeries("claim", claim.rows)])
+    table = latency_rows(picked, rows, profiles) if slow else pd.DataFrame(columns=list(COLUMNS))
+    if table.empty:
+        return f"no row within {figure.max_drop:g} points at rates up to {claim.max_rate_bit_per_s:g} bit/s", None
+    highest = float(table["latency_s"].max())
+    low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
+    shown = "; ".join(f"{rate / 1e3:g} kbit/s: {latency:.3f} s ({split})" for rate, latency, split
+                      in zip(table["link_rate_bit_per_s"], table["latency_s"], table["split"]))
+    return f"{shown} (highest {highest:.3f} s)", bool(low <= highest <= high)
 
 
 def draw_latency(figure: LatencyFigure, table: pd.DataFrame, path: Path) -> None:

@@ -183,9 +183,15 @@ MEASURES = {"drop": lambda claim, rows, than: _drop(claim, rows), "gap": _gap, "
             "dominance": _dominance, "times": _times, "below": _below}
 
 
-def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, complete: bool) -> list[ClaimResult]:
-    """Each claim beside ours, from candidates.csv (`complete`: every candidate has its row)."""
+def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, complete: bool,
+                   latency: Callable[[PaperClaim, pd.DataFrame], tuple[str, bool | None]] | None = None,
+                   ) -> list[ClaimResult]:
+    """Each claim beside ours, from candidates.csv (`complete`: every candidate has its row);
+    `latency` measures the claims of kind latency (explorer.train.latency.latency_claim: they need
+    the hardware and the candidates' units), which are not measured without it."""
     candidates = with_device_totals(candidates)
+    measures = {**MEASURES, "latency": (lambda claim, rows, than: latency(claim, rows)) if latency else
+                (lambda claim, rows, than: ("not measured here (no candidate units)", None))}
     results = []
     for claim in claims:
         rows = candidates[matching(candidates, claim.rows)]
@@ -194,7 +200,7 @@ def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, comple
             results.append(ClaimResult(claim.what, _paper(claim), "not measured yet" if not complete
                                        else "no candidate of the study matches", None, claim.differs))
             continue
-        ours, agrees = MEASURES[claim.kind](claim, rows, than)
+        ours, agrees = measures[claim.kind](claim, rows, than)
         if not complete:
             ours += " (partial: the study has not finished)"
         results.append(ClaimResult(claim.what, _paper(claim), ours, agrees, claim.differs))

@@ -10,7 +10,7 @@ from explorer.analysis.markdown import frame_table, run_header, table, train_bud
 from explorer.analysis.papers import cite, references
 from explorer.studies.train import ResolvedTrainStudy
 from explorer.train.figures import write_figures
-from explorer.train.latency import write_latency
+from explorer.train.latency import latency_claim, write_latency
 from explorer.train.paper import claims_table, compare_claims, disagreements
 from netmodels.candidate.profile import CandidateProfile
 from splitbase.files import write_text
@@ -24,12 +24,16 @@ def _shown(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).fillna("")
 
 
-def _beside_the_paper(resolved: ResolvedTrainStudy, candidates: pd.DataFrame) -> list[str]:
+def _beside_the_paper(resolved: ResolvedTrainStudy, candidates: pd.DataFrame,
+                      profiles: Mapping[str, CandidateProfile] | None) -> list[str]:
     """The study's claims of its paper beside ours (explorer.train.paper), from `candidates`."""
     study = resolved.study
     if not study.paper:
         return []
-    results = compare_claims(study.paper, candidates, complete=len(candidates) == len(resolved.specs))
+    latency = None if profiles is None else \
+        (lambda claim, rows: latency_claim(claim, rows, study.latency, profiles))
+    results = compare_claims(study.paper, candidates, complete=len(candidates) == len(resolved.specs),
+                             latency=latency)
     return ["", "## Beside the paper", "", f"Paper: {cite(study.source)}", "",
             "Each claim as the paper states it (its data set and budget) and ours from candidates.csv "
             "(this study's data set and budget, above), in accuracy points; `agrees` within the claim's "
@@ -100,7 +104,7 @@ def write_report(resolved: ResolvedTrainStudy, out: Path,
                   "head alone, `encoder_macs` the encoder after it; "
                   "`accuracy_drop_points`: base model accuracy minus the candidate's, in points.",
                   "", *frame_table(_shown(shown))]
-        lines += _beside_the_paper(resolved, candidates)
+        lines += _beside_the_paper(resolved, candidates, profiles)
         lines += _figures(resolved, candidates, out)
         lines += _latency(resolved, candidates, profiles, out)
     if (out / "channel_accuracy.csv").exists():

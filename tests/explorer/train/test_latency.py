@@ -76,3 +76,26 @@ def test_analog_values_on_a_link_of_bits_are_refused_in_one_line_naming_the_cand
     assert train(tmp_path, analog) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "latency figure 'latency_rate': candidate 0 (bottlenetpp at conv3)" in err, err
+
+
+CLAIM = {"what": "slow links", "kind": "latency", "value": 0.1, "tolerance": 0.0, "figure": "latency_rate",
+         "max_rate_bit_per_s": 100000, "rows": [{"method": "none"}]}
+
+
+def test_a_latency_claim_takes_the_slowest_of_the_fastest_rows_at_rates_up_to_its_limit(tmp_path):
+    assert train(tmp_path, {**STUDY, "source": "shao2020tradeoff", "paper": [CLAIM]}) == 0
+    table = pd.read_csv(tmp_path / "out" / "latency_rate.csv")
+    slow = table[(table["series"] == "plain") & (table["link_rate_bit_per_s"] == 100000)]["latency_s"].item()
+    line = next(l for l in (tmp_path / "out" / "REPORT.md").read_text().splitlines() if l.startswith("| slow links"))
+    assert f"100 kbit/s: {slow:.3f} s (conv3) (highest {slow:.3f} s)" in line
+    assert line.endswith("| yes |" if slow <= 0.1 else "| **no** |")
+
+
+@pytest.mark.parametrize("claim, named", [({"figure": None}, "kind 'latency' takes figure and max_rate_bit_per_s"),
+                                          ({"figure": "other"}, "paper[0].figure: no latency figure 'other'"),
+                                          ({"kind": "drop", "figure": None}, "only it")])
+def test_a_latency_claim_names_a_latency_figure_of_the_study(tmp_path, capsys, claim, named):
+    bad = {**CLAIM, **claim}
+    bad = {k: v for k, v in bad.items() if v is not None}
+    assert train(tmp_path, {**STUDY, "source": "shao2020tradeoff", "paper": [bad]}) == 2
+    assert named in capsys.readouterr().err
