@@ -153,6 +153,12 @@ class PaperClaim:
         values = self.value if isinstance(self.value, list) else [self.value]
         return float(values[0]), float(values[-1])
 
+    @property
+    def accepted(self) -> tuple[float, float]:
+        """The paper's (low, high) widened by `tolerance`: where ours agrees."""
+        low, high = self.bounds
+        return low - self.tolerance, high + self.tolerance
+
     def check(self, path: str) -> None:
         values = self.value if isinstance(self.value, list) else [self.value]
         if not 1 <= len(values) <= 2 or sorted(values) != list(values):

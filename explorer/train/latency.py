@@ -88,7 +88,7 @@ def latency_claim(claim: PaperClaim, rows: pd.DataFrame, figures: list[LatencyFi
     if table.empty:
         return f"no row within {figure.max_drop:g} points at rates up to {claim.max_rate_bit_per_s:g} bit/s", None
     highest = float(table["latency_s"].max())
-    low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
+    low, high = claim.accepted
     shown = "; ".join(f"{rate / 1e3:g} kbit/s: {latency:.3f} s ({split})" for rate, latency, split
                       in zip(table["link_rate_bit_per_s"], table["latency_s"], table["split"]))
     return f"{shown} (highest {highest:.3f} s)", bool(low <= highest <= high)

@@ -109,7 +109,7 @@ def _gap(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[str
     gaps = _paired(claim, rows, than, lambda row, partner: 100.0 * (row["accuracy"] - partner["accuracy"]))
     if not gaps:
         return "no pair of rows at one split", None
-    low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
+    low, high = claim.accepted
     every = [g for split in gaps.values() for g in split]
     return "; ".join(f"{split}: {_range(values)}" for split, values in gaps.items()), \
         all(low <= g <= high for g in every)
@@ -129,7 +129,7 @@ def _ratio(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[s
         best = (100.0 * (best / base - 1.0)).dropna()
     if best.empty:
         return f"no split with a row within {claim.max_drop:g} points", None
-    low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
+    low, high = claim.accepted
     unit = " %" if claim.than else "x"
     return "; ".join(f"{split}: {value:.1f}{unit}" for split, value in best.items()), \
         bool(((best >= low) & (best <= high)).all())
@@ -148,7 +148,7 @@ def _dominance(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tup
     share = 100.0 * (1.0 - sum(beaten) / len(beaten))
     named = ", ".join(str(split) for split, lost in zip(front["split"], beaten) if lost)
     shown = f"{len(beaten) - sum(beaten)} of {len(beaten)} front points not dominated ({share:.0f} %)"
-    low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
+    low, high = claim.accepted
     return shown + (f"; dominated at {named}" if named else ""), bool(low <= share <= high)
 
 
@@ -158,7 +158,7 @@ def _times(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[s
     factors = _paired(claim, rows, than, lambda row, partner: float(partner[claim.column] / row[claim.column]))
     if not factors:
         return "no pair of rows", None
-    low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
+    low, high = claim.accepted
     every = [f for split in factors.values() for f in split]
     judged = min(every) if claim.judged == "smallest" else max(every)
     shown = "; ".join(f"{split}: {_range(values)}x" for split, values in factors.items())
@@ -174,7 +174,7 @@ def _below(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[s
     every = [b for split in below.values() for b in split]
     share = 100.0 * sum(every) / len(every)
     above = ", ".join(split for split, values in below.items() if not all(values))
-    low, high = claim.bounds[0] - claim.tolerance, claim.bounds[1] + claim.tolerance
+    low, high = claim.accepted
     shown = f"{int(sum(every))} of {len(every)} below ({share:.0f} %)"
     return shown + (f"; not below at {above}" if above else ""), bool(low <= share <= high)
 
