@@ -88,7 +88,7 @@ def test_claims_need_their_paper(tmp_path):
         resolve_train_study(path)
 
 
-@pytest.mark.parametrize("name, candidates", [("bottlefit_resnet18_fmnist", 68), ("edge_host_accuracy_vgg16_fmnist", 496), ("three_step_resnet18_fmnist", 64)])
+@pytest.mark.parametrize("name, candidates", [("bottlefit_resnet18_fmnist", 68), ("edge_host_accuracy_vgg16_fmnist", 496), ("edge_host_accuracy_resnet18_fmnist", 173), ("three_step_resnet18_fmnist", 64)])
 def test_a_paper_study_runs_end_to_end_on_synthetic_data_with_its_claims(tmp_path, capsys, name, candidates):
     """The shipped study file, unchanged but for the data set (synthetic) and the budgets (one
     step): every candidate trains and the report sets each claim beside ours."""
