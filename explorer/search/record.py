@@ -11,7 +11,8 @@ A trial's user attributes are flat JSON values (so optuna-dashboard shows them a
   encoder_macs, sent_bits, feasible, infeasible_reason, compression_ratio (achieved), profile
   (the CandidateProfile record); on every `also_price_on` device D the same candidate's
   latency_s@D, energy_j@D, throughput_fps@D, feasible@D (`DEVICE_FIELDS`, `device_key`);
-- a pruned trial: pruned_reason; a trained one: accuracy, baseline_accuracy,
+- a pruned trial: pruned_reason; a trial whose code raised: error (its type and message: a
+  failed trial without it was failed as stale, its worker killed, and is retried); a trained one: accuracy, baseline_accuracy,
   accuracy_drop_points, train_wall_time_s, weights (the saved candidate, explorer.search.weights),
   resumed_steps (optimiser steps, summed over the stages, taken from the checkpoints a killed
   trial of the same candidate left instead of trained again: 0 for a training from the start),
@@ -106,6 +107,20 @@ def write_pruned(trial: optuna.Trial, reason: str) -> None:
     trial.set_user_attr("pruned_reason", reason)
 
 
+def write_error(trial: optuna.Trial, error: BaseException) -> None:
+    trial.set_user_attr("error", f"{type(error).__name__}: {error}")
+
+
+def started(trial: FrozenTrial) -> bool:
+    """Whether the trial's objective began (write_start: its worker), not only Optuna's ask."""
+    return "worker" in trial.user_attrs
+
+
+def raised(trial: FrozenTrial) -> bool:
+    """Whether the trial ended by raising (write_error), not by its worker's death."""
+    return "error" in trial.user_attrs
+
+
 def write_training(trial: optuna.Trial, **values: Any) -> None:
     """accuracy, baseline_accuracy, accuracy_drop_points, train_wall_time_s, weights and
     resumed_steps; gpu and gpu_name when this process trained on a GPU."""
@@ -149,7 +164,7 @@ def verdict(trial: FrozenTrial) -> str:
     if trial.state == TrialState.PRUNED:
         return attrs.get("pruned_reason", "pruned")
     if trial.state != TrialState.COMPLETE:
-        return trial.state.name.lower()
+        return f"failed: {attrs['error']}" if raised(trial) else trial.state.name.lower()
     if not attrs.get("feasible", True):
         return str(attrs.get("infeasible_reason", "does not fit the device"))
     drop = attrs.get("accuracy_drop_points")

@@ -24,7 +24,6 @@ import hashlib
 import json
 import shutil
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from explorer.search.feasibility import analytic_violation
 from explorer.search.halving import budget_factor
 from explorer.search.oracle import OracleTable
 from explorer.search.space import SearchGrid, candidate_key
+from explorer.search.storage import beat, fail_stale, recover_lost
 from explorer.studies.search import ResolvedSearch, candidate_spec
 from explorer.tabular.grid import long_config
 from netmodels.baseline import get_baseline
@@ -83,6 +83,18 @@ class TrialRunner:
         self.cache_dir, self.oracle, self.budget = cache_dir, oracle, budget
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
+        beat(trial)
+        # Optuna failed the stale trials just before this one began; a worker killed there lost retries
+        recover_lost(trial.study)
+        try:
+            return self._run(trial)
+        except optuna.TrialPruned:
+            raise
+        except Exception as error:
+            record.write_error(trial, error)
+            raise
+
+    def _run(self, trial: optuna.Trial) -> tuple[float, ...]:
         row = self.grid.suggest(trial)
         key, choice = self.grid.keys[row], self.grid.choice(row)
         record.write_start(trial, key, choice,
@@ -189,10 +201,7 @@ class TrialRunner:
             holder = self.claims.claim(claimed, trial.number)
             if holder == trial.number:
                 return None
-            # a holder whose worker was killed stays RUNNING until someone fails it
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(trial.study)
+            fail_stale(trial.study)  # a holder whose worker was killed stays RUNNING until someone fails it
             twin = next((t for t in self._twins(trial, key) if t.number == holder), None)
             if twin is not None and record.trained(twin):
                 return twin
@@ -216,9 +225,7 @@ class TrialRunner:
             taken = self.claims.take_slot(key, self.budget, standing)
             if taken is not None:
                 return taken
-            with warnings.catch_warnings():  # a slot's trial whose worker was killed stays RUNNING until failed
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(trial.study)
+            fail_stale(trial.study)  # a slot's trial whose worker was killed stays RUNNING until failed
             time.sleep(WAIT_FOR_TWIN_S)
 
     def _reuse(self, trial: optuna.Trial, twin: FrozenTrial) -> tuple[float, ...]:

@@ -1,5 +1,6 @@
 """The search on the storages users bring: PostgreSQL for workers on several machines, and a
 study that opens in optuna-dashboard."""
+import datetime
 import glob
 import json
 import multiprocessing
@@ -16,7 +17,7 @@ import optuna_dashboard
 import pytest
 
 from explorer.cli import main
-from explorer.search.storage import open_storage
+from explorer.search.storage import open_storage, recover_lost
 from tests.explorer.search.search_cases import STUDY, trained, write
 
 POSTGRES_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
@@ -126,3 +127,56 @@ def test_each_waiting_trial_on_sqlite_is_taken_by_one_worker(tmp_path):
     for worker in workers:
         worker.join()
     assert sorted(popped) == sorted(t._trial_id for t in study.get_trials())
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_a_stale_failed_trial_left_without_its_retry_is_retried_once_and_one_that_raised_is_not(tmp_path):
+    """Optuna fails every stale trial before it queues their retries: a worker killed between
+    the two leaves a failed trial without one. recover_lost queues it (once, within max_retry);
+    a trial whose code raised stays failed."""
+    storage = open_storage(f"sqlite:///{tmp_path / 'study.db'}", heartbeat_s=60, max_retry=1)
+    study = optuna.create_study(study_name="lost", storage=storage)
+    distributions = {"x": optuna.distributions.IntDistribution(0, 9)}
+
+    def failed(x, **attrs):
+        study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, params={"x": x},
+                                                  distributions=distributions, user_attrs=attrs))
+
+    failed(1)  # its worker died with it, its retry never queued
+    failed(2, error="RuntimeError: out of memory")
+    recover_lost(study)
+    recover_lost(study)  # a second worker looking afterwards finds the retry queued
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert [(t.params, t.system_attrs["retry_history"]) for t in waiting] == [({"x": 1}, [0])]
+    study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)  # the retry, killed as well
+    lost = study.get_trials()[-1]
+    assert lost.system_attrs["retry_history"] == [0] and lost.state == optuna.trial.TrialState.FAIL
+    recover_lost(study)  # max_retry = 1: no retry of a retry
+    assert not study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")
+def test_a_trial_whose_worker_died_before_its_first_heartbeat_is_failed_and_retried(tmp_path, monkeypatch):
+    """A RUNNING trial without a heartbeat is never stale to Optuna: once the grace period is
+    over and its objective never began, recover_lost fails it and queues its retry; a trial
+    that began (it records a heartbeat first) is left to the heartbeat."""
+    storage = open_storage(f"sqlite:///{tmp_path / 'study.db'}", heartbeat_s=60, max_retry=2)
+    study = optuna.create_study(study_name="unstarted", storage=storage)
+    distributions = {"x": optuna.distributions.IntDistribution(0, 9)}
+    dead = study.ask({"x": distributions["x"]})
+    began = study.ask({"x": distributions["x"]})
+    began.set_user_attr("worker", "host:1")
+    recover_lost(study)  # within the grace period: nothing is failed yet
+    assert [t.state.name for t in study.get_trials()] == ["RUNNING", "RUNNING"]
+
+    class Later(datetime.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.datetime.now(tz) + datetime.timedelta(seconds=121)
+
+    monkeypatch.setattr("explorer.search.storage.datetime", Later)
+    recover_lost(study)
+    recover_lost(study)
+    trials = study.get_trials()
+    assert [t.state.name for t in trials] == ["FAIL", "RUNNING", "WAITING"]
+    assert trials[2].params == {"x": dead.params["x"]} and trials[2].system_attrs["retry_history"] == [0]
