@@ -49,7 +49,7 @@ class StageResult:
 class CandidateResult:
     """test_accuracy: top-1 fraction after the last stage (of the base model when no stage
     trains). stages: each stage's run. channel_accuracy: [(state, accuracy)] over the states
-    asked. profile: the candidate's cost record, payload measured where a codec decides it.
+    asked; told_accuracy: the same with the encoder told one state (`told_state`). profile: the candidate's cost record, payload measured where a codec decides it.
     wall_time_s: training seconds summed over the stages.
     """
 
@@ -57,6 +57,7 @@ class CandidateResult:
     stages: list[StageResult]
     profile: CandidateProfile
     channel_accuracy: list[tuple[float, float]] = field(default_factory=list)
+    told_accuracy: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def wall_time_s(self) -> float:
@@ -123,10 +124,12 @@ def train_candidate(
     *,
     checkpoint_dir: str | Path | None = None,
     channel_states: Sequence[float] = (),
+    told_state: float | None = None,
     progress: bool = True,
 ) -> CandidateResult:
     """Run the candidate's stages with `config` (per stage: lr x lr_scale, overrides), then
-    measure the payload and the accuracy over `channel_states`. With checkpoint_dir, each stage
+    measure the payload and the accuracy over `channel_states` (and, with `told_state`, again
+    with the encoder told that state: evaluate_over_channel). With checkpoint_dir, each stage
     checkpoints to its own file there and an interrupted call resumes where it stopped.
     """
     module = candidate.module
@@ -149,12 +152,13 @@ def train_candidate(
         if not result.completed:  # stopped on purpose (stop_after_steps): the later stages wait
             return CandidateResult(None, results, candidate.profile)
     accuracy = results[-1].result.test_accuracy if results else evaluate(module, data, **config.eval_settings())
-    channel_accuracy = []
-    if channel_states:
-        channel_accuracy = evaluate_over_channel(module, data, states=channel_states, **config.eval_settings())
+    channel_accuracy = evaluate_over_channel(module, data, states=channel_states, **config.eval_settings()) \
+        if channel_states else []
+    told_accuracy = evaluate_over_channel(module, data, states=channel_states, told=told_state,
+                                          **config.eval_settings()) if channel_states and told_state is not None else []
     profile = measure_payload(candidate, data)
     candidate.profile = profile
-    return CandidateResult(accuracy, results, profile, channel_accuracy)
+    return CandidateResult(accuracy, results, profile, channel_accuracy, told_accuracy)
 
 
 def retrain(
@@ -165,6 +169,7 @@ def retrain(
     *,
     checkpoint_dir: str | Path | None = None,
     channel_states: Sequence[float] = (),
+    told_state: float | None = None,
     progress: bool = True,
 ) -> tuple[Candidate, CandidateResult]:
     """One trial: the candidate of `spec` built from the trained base model (`base`, of
@@ -175,5 +180,5 @@ def retrain(
     candidate = build_candidate(spec, input_shape=data.input_shape, num_classes=data.num_classes,
                                 base_model=base.model)
     result = train_candidate(candidate, data, config, checkpoint_dir=checkpoint_dir,
-                             channel_states=channel_states, progress=progress)
+                             channel_states=channel_states, told_state=told_state, progress=progress)
     return candidate, result

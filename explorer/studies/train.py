@@ -8,9 +8,11 @@
     candidates:
       - {model: resnet18-cifar, split: [layer4.0], method: bottlenetpp,
          compression_ratio: [32, 64, 128], channel: {kind: awgn, psnr_db: 20, train_range: [10, 25]},
-         channel_states: [10, 15, 20, 25]}
+         channel_states: [10, 15, 20, 25], told_state: 15}
 
-Each candidate group expands to split x compression_ratio x sparsity. `source` names the paper
+Each candidate group expands to split x compression_ratio x sparsity; each candidate, once
+trained, is evaluated with its channel fixed at each of `channel_states` and, with `told_state`,
+again with its encoder told that state whatever the channel's (000's case 2: channel_accuracy.csv). `source` names the paper
 (a key of explorer.analysis.papers) and `paper` lists its claims, each computed from
 candidates.csv for the report's "Beside the paper" table (explorer.train.paper):
 
@@ -68,9 +70,27 @@ class CandidateGroup:
     channel: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     channel_states: list[float] = field(default_factory=list)
+    told_state: float | None = None
 
     def check(self, path: str) -> None:
         check_method(self.method, self.options, f"{path}.method", f"{path}.options")
+        if self.told_state is not None and not self.channel_states:
+            raise StudyError(f"{path}.told_state: needs channel_states (the states the channel runs at "
+                             "while the encoder is told this one)")
+
+
+@dataclass(frozen=True)
+class ChannelEvaluation:
+    """After training, a candidate's accuracy with its channel fixed at each of `states` (PSNR
+    in dB, or p); with `told`, again with the encoder told that state whatever the channel's
+    (paper 000 section IV.C, case 2)."""
+
+    states: tuple[float, ...] = ()
+    told: float | None = None
+
+    def record(self) -> dict[str, Any]:
+        """What a candidate's key holds of it (`told` only when set: keys made before it stay)."""
+        return {"states": list(self.states), **({"told": self.told} if self.told is not None else {})}
 
 
 @dataclass(frozen=True)
@@ -92,8 +112,11 @@ class RowFilter:
 
 # candidates.csv columns a study figure may plot and a claim may compare (device_macs: head_macs +
 # encoder_macs; device_params: head_params + encoder_params; explorer.train.paper.DEVICE_TOTALS).
+# A figure's x may also be `evaluated_state`: each candidate's accuracy at each channel state of
+# channel_accuracy.csv (000 Fig. 3), a line per candidate.
 FigureColumn = Literal["compression_ratio", "accuracy", "accuracy_drop_points", "payload_bits", "head_macs",
-                       "device_macs", "head_params", "encoder_params", "device_params"]
+                       "device_macs", "head_params", "encoder_params", "device_params", "evaluated_state"]
+STATE_Y = ("accuracy", "accuracy_drop_points")
 
 
 @dataclass(frozen=True)
@@ -180,11 +203,13 @@ class PaperClaim:
 class FigureSeries:
     """One line of a study figure: the rows of candidates.csv matching `rows`, named `label`;
     with `level`, a dashed horizontal line at each row's y (001's grey line of the input image's
-    size), its x not drawn."""
+    size), its x not drawn; in a figure over `evaluated_state`, with `told`, the evaluations with
+    the encoder told the group's `told_state` (000's case 2) instead of the actual state."""
 
     label: str
     rows: list[RowFilter]
     level: bool = False
+    told: bool = False
 
 
 @dataclass(frozen=True)
@@ -208,6 +233,10 @@ class StudyFigure:
         check_name(self.name, f"{path}.name")
         if not self.series:
             raise StudyError(f"{path}.series: at least one series")
+        if self.y == "evaluated_state" or (self.x == "evaluated_state" and self.y not in STATE_Y):
+            raise StudyError(f"{path}: evaluated_state is an x, against y {' or '.join(STATE_Y)}")
+        if self.x != "evaluated_state" and any(s.told for s in self.series):
+            raise StudyError(f"{path}.series: told is of figures over x: evaluated_state")
 
 
 @dataclass(frozen=True)
@@ -269,7 +298,7 @@ class TrainStudy:
 @dataclass(frozen=True)
 class ResolvedTrainStudy:
     study: TrainStudy
-    specs: list[tuple[CandidateSpec, tuple[float, ...]]]
+    specs: list[tuple[CandidateSpec, ChannelEvaluation]]
     output: Path
 
     @property
@@ -281,7 +310,7 @@ class ResolvedTrainStudy:
         return self.study.training
 
 
-def _group_specs(study: TrainStudy, group: CandidateGroup, where: str) -> list[tuple[CandidateSpec, tuple[float, ...]]]:
+def _group_specs(study: TrainStudy, group: CandidateGroup, where: str) -> list[tuple[CandidateSpec, ChannelEvaluation]]:
     model = group.model or study.models[0]
     if model not in study.models:
         raise StudyError(f"{where}.model: {model!r} is not one of the study's models")
@@ -289,7 +318,7 @@ def _group_specs(study: TrainStudy, group: CandidateGroup, where: str) -> list[t
         channel = ChannelSpec.from_mapping(group.channel)
         return [(CandidateSpec(model=model, dataset=study.dataset.name, split=split, sparsity=sparsity,
                                compression_ratio=ratio, method=group.method, channel=channel, options=group.options),
-                 tuple(group.channel_states))
+                 ChannelEvaluation(tuple(group.channel_states), group.told_state))
                 for split, ratio, sparsity in itertools.product(group.split, group.compression_ratio or [None],
                                                                 group.sparsity)]
     except ModelError as exc:

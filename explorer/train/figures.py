@@ -1,4 +1,5 @@
-"""A retraining study's figures (explorer.studies.train.StudyFigure), drawn from candidates.csv.
+"""A retraining study's figures (explorer.studies.train.StudyFigure), drawn from candidates.csv
+(and, over evaluated_state, channel_accuracy.csv).
 
 Each figure is a `SeriesInfo` per series (what to draw, tested) and one drawing
 (explorer.analysis.plots.draw_series); the PNG lies beside candidates.csv, the CSV it is drawn from.
@@ -25,12 +26,16 @@ SHOWN = {
     "head_params": ("head parameters (k)", 1e-3),
     "encoder_params": ("encoder parameters (k)", 1e-3),
     "device_params": ("on-device parameters, head and encoder (k)", 1e-3),
+    "evaluated_state": ("channel state at evaluation (PSNR in dB, or erasure probability)", 1.0),
 }
 
 
-def series_infos(figure: StudyFigure, candidates: pd.DataFrame) -> list[SeriesInfo]:
+def series_infos(figure: StudyFigure, candidates: pd.DataFrame, states: pd.DataFrame | None = None) -> list[SeriesInfo]:
     """Each series' points (x, y as shown, in the order of x) and their labels; series without a
-    row yet (a study still running) are left out."""
+    row yet (a study still running) are left out. Over `evaluated_state`, from `states`
+    (channel_accuracy.csv): state_infos."""
+    if figure.x == "evaluated_state":
+        return state_infos(figure, candidates, states)
     infos, candidates = [], with_device_totals(candidates)
     for series in figure.series:
         rows = candidates[matching(candidates, series.rows)].sort_values(figure.x, kind="stable")
@@ -43,15 +48,40 @@ def series_infos(figure: StudyFigure, candidates: pd.DataFrame) -> list[SeriesIn
     return infos
 
 
+def state_infos(figure: StudyFigure, candidates: pd.DataFrame, states: pd.DataFrame | None) -> list[SeriesInfo]:
+    """A line per candidate of each series through its accuracy (or its drop against its base
+    model, points) at each evaluated channel state, its encoder told the actual state or, with
+    the series' `told`, the group's told_state; labelled with the split where a series has
+    several candidates."""
+    if states is None or states.empty:
+        return []
+    told = states["told_state"].notna() if "told_state" in states else pd.Series(False, index=states.index)
+    infos = []
+    for series in figure.series:
+        rows = candidates[matching(candidates, series.rows)]
+        for _, row in rows.iterrows():
+            points = states[(states["candidate_key"] == row["candidate_key"]) & (told == series.told)]
+            points = points.sort_values("state", kind="stable")
+            if points.empty:
+                continue
+            accuracy = points["accuracy"].to_numpy(dtype=float)
+            y = 100 * (row["baseline_accuracy"] - accuracy) if figure.y == "accuracy_drop_points" else 100 * accuracy
+            label = series.label if len(rows) == 1 else f"{series.label} ({row['split']})"
+            infos.append(SeriesInfo(label, points["state"].to_numpy(dtype=float), y, [""] * len(points)))
+    return infos
+
+
 def _positive(arrays) -> bool:
     return all(bool(np.all(values > 0)) for values in arrays)
 
 
-def write_figures(figures: list[StudyFigure], candidates: pd.DataFrame, out: Path) -> list[tuple[StudyFigure, Path]]:
-    """Every figure with a row to draw, as out/<name>.png: (figure, path) of those written."""
+def write_figures(figures: list[StudyFigure], candidates: pd.DataFrame, out: Path,
+                  states: pd.DataFrame | None = None) -> list[tuple[StudyFigure, Path]]:
+    """Every figure with a row to draw, as out/<name>.png: (figure, path) of those written;
+    `states`: channel_accuracy.csv, for figures over evaluated_state."""
     written = []
     for figure in figures:
-        infos = series_infos(figure, candidates)
+        infos = series_infos(figure, candidates, states)
         if not infos:
             continue
         path = out / f"{figure.name}.png"

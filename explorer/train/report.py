@@ -42,10 +42,13 @@ def _beside_the_paper(resolved: ResolvedTrainStudy, candidates: pd.DataFrame,
 
 
 def _figures(resolved: ResolvedTrainStudy, candidates: pd.DataFrame, out: Path) -> list[str]:
-    written = write_figures(resolved.study.figures, candidates, out)
+    states = pd.read_csv(out / "channel_accuracy.csv") if (out / "channel_accuracy.csv").is_file() else None
+    written = write_figures(resolved.study.figures, candidates, out, states)
     if not written:
         return []
-    lines = ["", "## Figures", "", "Drawn from candidates.csv beside this report."]
+    sources = "candidates.csv and channel_accuracy.csv" if any(f.x == "evaluated_state" for f, _ in written) \
+        else "candidates.csv"
+    lines = ["", "## Figures", "", f"Drawn from {sources} beside this report."]
     for figure, path in written:
         lines += ["", f"![{figure.title}]({path.name})"]
     return lines
@@ -108,11 +111,20 @@ def write_report(resolved: ResolvedTrainStudy, out: Path,
         lines += _figures(resolved, candidates, out)
         lines += _latency(resolved, candidates, profiles, out)
     if (out / "channel_accuracy.csv").exists():
-        states = pd.read_csv(out / "channel_accuracy.csv")
-        table = states.pivot(index="candidate", columns="state", values="accuracy").reset_index()
-        table.columns = ["candidate", *(f"state {c:g}" for c in table.columns[1:])]
-        lines += ["", "## Accuracy over channel states", "",
-                  "Each candidate evaluated with its channel fixed at each state (PSNR in dB for "
-                  "AWGN, erasure probability for BEC); empty where a state is not of its channel.",
-                  "", *frame_table(_shown(table))]
+        lines += _channel_states(pd.read_csv(out / "channel_accuracy.csv"))
     return write_text(out / "REPORT.md", "\n".join(lines + ["", *references("\n".join(lines))]) + "\n")
+
+
+def _channel_states(states: pd.DataFrame) -> list[str]:
+    """The accuracy of each candidate at each channel state, a row per candidate and state told
+    to its encoder ("actual": the channel's own)."""
+    told = states["told_state"] if "told_state" in states else pd.Series(float("nan"), index=states.index)
+    states = states.assign(encoder_told=told.map(lambda v: "actual" if pd.isna(v) else f"{v:g}"))
+    table = states.pivot_table(index=["candidate", "encoder_told"], columns="state", values="accuracy",
+                               aggfunc="first", sort=False).reset_index()
+    table.columns = ["candidate", "encoder told", *(f"state {c:g}" for c in table.columns[2:])]
+    return ["", "## Accuracy over channel states", "",
+            "Each candidate evaluated with its channel fixed at each state (PSNR in dB for AWGN, "
+            "erasure probability for BEC), its encoder told that state (\"actual\") or, where the "
+            "study names one (`told_state`), a fixed one (000's case 2); empty where a state is not of "
+            "its channel.", "", *frame_table(_shown(table))]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from explorer.analysis.provenance import Provenance, earlier_calls, write_calls
 from explorer.resumable import Deadline, ResultRows
-from explorer.studies.train import ResolvedTrainStudy
+from explorer.studies.train import ChannelEvaluation, ResolvedTrainStudy
 from explorer.train.report import write_report
 from netmodels.baseline import Baseline, get_baseline
 from netmodels.candidate import CandidateProfile, CandidateSpec, build_candidate
@@ -38,7 +38,8 @@ CANDIDATE_COLUMNS = ("candidate", "model", "method", "options", "split", "channe
 # Columns a candidates.csv written before them lacks: what the architecture alone fixes, so they
 # are filled from the candidate built untrained (`fill_added`), without training it again.
 ADDED_COLUMNS = {"encoder_params": lambda profile: profile.encoder_params}
-CHANNEL_COLUMNS = ("candidate", "state", "accuracy", "candidate_key", "candidate_state")
+# told_state: the state the encoder was told (empty: the channel's own), a column added after files were written
+CHANNEL_COLUMNS = ("candidate", "state", "accuracy", "candidate_key", "candidate_state", "told_state")
 
 
 def check_candidates(resolved: ResolvedTrainStudy, data: ImageDataset) -> list[CandidateProfile]:
@@ -94,10 +95,10 @@ def candidate_row(index: int, spec: CandidateSpec, result: CandidateResult, base
     }
 
 
-def candidate_key(spec: CandidateSpec, states: tuple[float, ...], resolved: ResolvedTrainStudy) -> str:
+def candidate_key(spec: CandidateSpec, evaluation: ChannelEvaluation, resolved: ResolvedTrainStudy) -> str:
     """What a finished row of candidates.csv was trained from: the candidate, the channel states it
     was evaluated on, and both training configs (a changed budget retrains)."""
-    what = {"spec": spec.record(), "states": list(states), "training": asdict(resolved.training),
+    what = {"spec": spec.record(), **evaluation.record(), "training": asdict(resolved.training),
             "baseline": asdict(resolved.baseline)}
     return hashlib.sha1(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -142,22 +143,26 @@ def run_train_study(resolved: ResolvedTrainStudy, *, data_root: str | None = Non
     out = resolved.output
     out.mkdir(parents=True, exist_ok=True)
     baselines = _baselines(resolved, data, out, cache_dir=cache_dir, progress=progress)
-    keys = [candidate_key(spec, states, resolved) for spec, states in resolved.specs]
+    keys = [candidate_key(spec, evaluation, resolved) for spec, evaluation in resolved.specs]
     rows = candidate_rows(out / "candidates.csv", keys)
     fill_added(rows, keys, profiles)
-    states_rows = ResultRows(out / "channel_accuracy.csv", "candidate_state", CHANNEL_COLUMNS)
+    states_rows = ResultRows(out / "channel_accuracy.csv", "candidate_state", CHANNEL_COLUMNS, added=("told_state",))
     rebased = _match_study(rows, states_rows, keys, {m: b.digest for m, b in baselines.items()})
     trained = 0
-    for index, ((spec, states), key) in enumerate(zip(resolved.specs, keys)):
+    for index, ((spec, evaluation), key) in enumerate(zip(resolved.specs, keys)):
         if key in rows:
             continue
         if not deadline.fits(rows.column("wall_time_s")):
             break
         base = baselines[spec.model]
-        _, result = retrain(spec, base, data, resolved.training, channel_states=states, progress=progress)
+        _, result = retrain(spec, base, data, resolved.training, channel_states=evaluation.states,
+                            told_state=evaluation.told, progress=progress)
         for state, accuracy in result.channel_accuracy:
             states_rows.put({"candidate_state": f"{key}@{state:g}", "candidate": index, "state": state,
                              "accuracy": accuracy, "candidate_key": key})
+        for state, accuracy in result.told_accuracy:
+            states_rows.put({"candidate_state": f"{key}@{state:g}told{evaluation.told:g}", "candidate": index,
+                             "state": state, "accuracy": accuracy, "candidate_key": key, "told_state": evaluation.told})
         rows.put({"candidate_key": key, **candidate_row(index, spec, result, base)})
         trained += 1
     remaining = sum(key not in rows for key in keys)
@@ -177,7 +182,7 @@ def rewrite_report(resolved: ResolvedTrainStudy, *, data_root: str | None = None
     out = resolved.output
     if not (out / "candidates.csv").is_file() or not (out / "baselines.csv").is_file():
         raise StudyError(f"{out}: no finished run of this study to report on (run it first)")
-    keys = [candidate_key(spec, states, resolved) for spec, states in resolved.specs]
+    keys = [candidate_key(spec, evaluation, resolved) for spec, evaluation in resolved.specs]
     rows = candidate_rows(out / "candidates.csv", keys)
     if set(keys) != set(rows.rows):
         missing, extra = len(set(keys) - set(rows.rows)), len(set(rows.rows) - set(keys))

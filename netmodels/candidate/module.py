@@ -12,9 +12,9 @@ from netmodels.channels import Channel
 class SplitModel(nn.Module):
     """head -> encoder -> channel -> codec proxy -> decoder -> tail, one trainable module.
 
-    forward(x) = tail(decoder(codec_proxy(channel(encoder(head(x), s), s)))), s the channel
+    forward(x) = tail(decoder(codec_proxy(channel(encoder(head(x), s'), s)))), s the channel
     state: drawn per batch from the channel's training range in training mode, its fixed value in
-    eval mode. An encoder may return (z, side) with reliable side information, which the decoder
+    eval mode; s' the state the encoder is told, s unless the channel's `told` is set. An encoder may return (z, side) with reliable side information, which the decoder
     then takes as decoder(y, side). The channel runs in float32 with autocast off (noise and
     quantisation at full precision). The codec proxy is the codec's effect on the values in
     training (MethodParts.codec_proxy); what is deployed is head + encoder on the device and
@@ -51,7 +51,7 @@ class SplitModel(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         feature = self.head(x)
         state = self.channel.sample_state(feature.shape[0], feature.device)
-        z, side = self.encode(feature, state)
+        z, side = self.encode(feature, self.channel.encoder_state(state))
         return self.tail(self.decode(self.transmit(z, state), side))
 
     def sent(self, x: Tensor) -> Tensor:

@@ -37,6 +37,9 @@ class Channel(nn.Module):
     train_range: (low, high); in training mode each batch's state is drawn uniformly from it.
     per_sample: draw one state per sample instead of one per batch.
     The last state used is kept in `self.state` (a (B,) tensor) for inspection.
+    told: None, or at evaluation the state a channel-adaptive encoder is told whatever the
+    channel's own (paper 000 section IV.C, case 2: the encoder assumes 15 dB while the channel
+    varies); set by netmodels.training.evaluate.evaluate_over_channel, never in training.
     unit: "bit" for a digital channel (what is sent is bits), "real" for an analog one (real
     values; pairing two reals into one complex channel use is the link model's job).
     """
@@ -59,6 +62,7 @@ class Channel(nn.Module):
         self.train_range = train_range
         self.per_sample = bool(per_sample)
         self.state: Tensor | None = None
+        self.told: float | None = None
 
     def _check_state(self, value: float) -> float:
         raise NotImplementedError
@@ -75,6 +79,13 @@ class Channel(nn.Module):
         low, high = self.train_range
         u = torch.rand(batch_size if self.per_sample else 1, device=device)
         return (low + (high - low) * u).expand(batch_size).contiguous()
+
+    def encoder_state(self, state: Tensor) -> Tensor:
+        """The state the encoder is given for a batch whose channel state is `state` (B,):
+        `state` itself, or `told` at evaluation when it is set."""
+        if self.told is None or self.training:
+            return state
+        return torch.full_like(state, self.told)
 
     def forward(self, x: Tensor, state: Tensor | float | None = None) -> Tensor:
         """x (B, ...) -> what the receiver gets, same shape and dtype; a state is drawn if None."""

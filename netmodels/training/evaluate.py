@@ -74,19 +74,22 @@ def evaluate_over_channel(
     bf16: bool = True,
     channels_last: bool = True,
     seed: int = 0,
+    told: float | None = None,
 ) -> list[tuple[float, float]]:
     """[(state, accuracy)] with the channel fixed at each state in turn (PSNR in dB for AWGN,
-    erasure / flip probability for BEC / BSC). The channel's own value is restored after.
+    erasure / flip probability for BEC / BSC); with `told`, the encoder is told that state
+    whatever the channel's (Channel.told). The channel's own value is restored after.
     """
     channel = channel_of(module)
     saved = channel.value
     results = []
     try:
+        channel.told = None if told is None else channel._check_state(float(told))
         for state in states:
             # Channel validates a state when built; _check_state is that same check (range of p, finite dB).
             channel.value = channel._check_state(float(state))
             results.append((float(state), evaluate(module, data, batch_size=batch_size, device=device,
                                                    bf16=bf16, channels_last=channels_last, seed=seed)))
     finally:
-        channel.value = saved
+        channel.value, channel.told = saved, None
     return results

@@ -237,3 +237,32 @@ def test_a_level_series_is_a_dashed_line_at_its_rows_y_and_does_not_hold_the_x_a
     monkeypatch.setattr(figures, "draw_series", lambda *args, **kw: drawn.update(kw) or draw(*args, **kw))
     ((_, path),) = figures.write_figures([figure], frame, tmp_path)
     assert path.stat().st_size > 0 and drawn["log_x"] and drawn["log_y"]  # the level's x of 0 is not drawn
+
+
+def test_a_figure_over_evaluated_states_draws_each_candidates_drop_at_each_state_told_or_not(tmp_path):
+    """000 Fig. 3: a line per candidate through its accuracy drop at each channel state of
+    channel_accuracy.csv, the encoder told the actual state (case 1) or the fixed one (case 2)."""
+    frame = pd.DataFrame([{**row("layer4.2", "bottlenetpp", {}, 0.94), "candidate_key": "k1", "baseline_accuracy": 0.95},
+                          {**row("layer4.2", "bottlenetpp", {"channel_state_input": False}, 0.93),
+                           "candidate_key": "k2", "baseline_accuracy": 0.95}])
+    states = pd.DataFrame([
+        {"candidate_key": "k1", "state": 20.0, "accuracy": 0.94, "told_state": None},
+        {"candidate_key": "k1", "state": 10.0, "accuracy": 0.92, "told_state": None},
+        {"candidate_key": "k1", "state": 10.0, "accuracy": 0.91, "told_state": 15.0},
+        {"candidate_key": "k1", "state": 20.0, "accuracy": 0.935, "told_state": 15.0},
+        {"candidate_key": "k2", "state": 10.0, "accuracy": 0.90, "told_state": None}])
+    figure = parse(StudyFigure, {"name": "f", "title": "t", "x": "evaluated_state", "y": "accuracy_drop_points",
+                                 "log_x": False, "series": [
+                                     {"label": "case 1", "rows": [{"options": {}}]},
+                                     {"label": "case 2", "told": True, "rows": [{"options": {}}]},
+                                     {"label": "case 3", "rows": [{"with_options": {"channel_state_input": False}}]}]},
+                   "figures[0]")
+    case1, case2, case3 = series_infos(figure, frame, states)
+    assert list(case1.x) == [10.0, 20.0] and list(case1.y) == pytest.approx([3.0, 1.0])
+    assert list(case2.y) == pytest.approx([4.0, 1.5]) and list(case3.y) == pytest.approx([5.0])
+    with pytest.raises(StudyError, match="told is of figures over x: evaluated_state"):
+        parse(StudyFigure, {"name": "f", "title": "t", "series": [{"label": "a", "told": True, "rows": [{"method": "m"}]}]},
+              "figures[0]").check("figures[0]")
+    with pytest.raises(StudyError, match="evaluated_state is an x"):
+        parse(StudyFigure, {"name": "f", "title": "t", "x": "evaluated_state", "y": "payload_bits",
+                            "series": [{"label": "a", "rows": [{"method": "m"}]}]}, "figures[0]").check("figures[0]")

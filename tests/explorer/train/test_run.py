@@ -49,12 +49,26 @@ def test_train_study_records_baseline_and_candidates(tmp_path, capsys):
     assert f"| {digest} |" in (tmp_path / "out" / "REPORT.md").read_text()
 
 
+def test_a_told_state_evaluates_the_trained_candidate_again_with_its_encoder_told_that_state(tmp_path, capsys):
+    """000's case 2: one training, evaluated over the states with the encoder told the actual
+    state and again told 15 dB; both in channel_accuracy.csv and the report's table."""
+    told = {**STUDY, "candidates": [{**STUDY["candidates"][0], "compression_ratio": [8], "told_state": 15}]}
+    code, out, _ = run(tmp_path, capsys, told)
+    assert code == 0 and "1 candidates" in out
+    states = pd.read_csv(tmp_path / "out" / "channel_accuracy.csv")
+    assert sorted(zip(states["told_state"].fillna(-1), states["state"])) == [(-1, 10), (-1, 20), (15, 10), (15, 20)]
+    report = (tmp_path / "out" / "REPORT.md").read_text()
+    assert "| 0 | actual |" in report and "| 0 | 15 |" in report
+
+
 @pytest.mark.parametrize("change, named", [
     ({"models": ["lenet"]}, "models[0]: unknown model 'lenet'"),
     ({"baseline": {"steps": 4, "epoch": 1}}, "baseline.epoch: unknown key (known: epochs"),
     ({"baseline": {"steps": 0}}, "baseline:"),
     ({"candidates": [{"split": ["conv3"], "method": "bottlenetpp", "compression_ratio": [8],
                       "channel": {"kind": "radio"}}]}, "candidates[0]: unknown channel 'radio' (known: awgn, bec, bsc, none)"),
+    ({"candidates": [{"split": ["conv3"], "method": "bottlenetpp", "compression_ratio": [8],
+                      "channel": {"kind": "awgn"}, "told_state": 15}]}, "candidates[0].told_state: needs channel_states"),
     ({"candidates": [{"split": ["conv9"], "method": "bottlenetpp", "compression_ratio": [8]}]},
      "conv9"),
     ({"candidates": [{"split": ["input"], "method": "bottlenetpp", "compression_ratio": [8]}]},

@@ -160,6 +160,24 @@ def test_evaluate_over_channel_sets_each_state_and_restores_it(data):
         evaluate_over_channel(candidate.module, data, states=[1.5], device="cpu")
 
 
+def test_evaluate_over_channel_tells_the_encoder_a_fixed_state_while_the_channel_varies(data):
+    """000's case 2: with `told`, the encoder takes that state and the channel its own; neither
+    stays set afterwards, and training never reads `told`."""
+    spec = CandidateSpec("small-cnn", "synthetic", "pool2", method="bottlenetpp", compression_ratio=8,
+                         channel=ChannelSpec("awgn", psnr_db=20.0, train_range=(10.0, 25.0)))
+    module = build_candidate(spec, input_shape=SHAPE, num_classes=10).module
+    seen = []
+    module.encoder.register_forward_pre_hook(lambda _, args: seen.append(("encoder", float(args[1][0]))))
+    module.channel.register_forward_pre_hook(lambda _, args: seen.append(("channel", float(args[1][0]))))
+    evaluate_over_channel(module, data, states=[10.0, 25.0], told=15.0, device="cpu", batch_size=64)
+    assert seen == [("encoder", 15.0), ("channel", 10.0), ("encoder", 15.0), ("channel", 25.0)]
+    assert module.channel.told is None and module.channel.value == 20.0
+    module.channel.told = 15.0
+    module.train()
+    state = module.channel.sample_state(4)
+    assert torch.equal(module.channel.encoder_state(state), state)  # training: the drawn state
+
+
 def test_progress_bar_shows_on_a_terminal_only(data, monkeypatch, capsys):
     """tqdm's bar (with the loss beside it) on a terminal; nothing in a log or with progress off."""
     class Tty(io.StringIO):
