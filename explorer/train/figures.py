@@ -13,7 +13,7 @@ import pandas as pd
 
 from explorer.analysis.plots import SeriesInfo, draw_series
 from explorer.studies.train import StudyFigure
-from explorer.train.paper import matching, options_of, with_device_totals
+from explorer.train.paper import matching, options_of, told_rows, with_device_totals
 
 # How a plotted column is shown: (axis label with its unit, factor from the CSV's unit).
 SHOWN = {
@@ -55,7 +55,7 @@ def state_infos(figure: StudyFigure, candidates: pd.DataFrame, states: pd.DataFr
     several candidates."""
     if states is None or states.empty:
         return []
-    told = states["told_state"].notna() if "told_state" in states else pd.Series(False, index=states.index)
+    told = told_rows(states)
     infos = []
     for series in figure.series:
         rows = candidates[matching(candidates, series.rows)]

@@ -46,6 +46,8 @@ def matching(frame: pd.DataFrame, filters: list[RowFilter]) -> pd.Series:
             one &= frame["split"].astype(str) == str(f.split)
         if f.sparsity is not None:
             one &= frame["sparsity"].astype(float) == float(f.sparsity)
+        if f.channel is not None:
+            one &= frame["channel"] == f.channel
         if f.options is not None:
             one &= options.map(lambda o, wanted=dict(f.options): o == wanted)
         if f.with_options:
@@ -179,19 +181,41 @@ def _below(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[s
     return shown + (f"; not below at {above}" if above else ""), bool(low <= share <= high)
 
 
+def told_rows(states: pd.DataFrame) -> pd.Series:
+    """Which rows of channel_accuracy.csv were evaluated with the encoder told a fixed state (a
+    file written before the told_state column has none)."""
+    return states["told_state"].notna() if "told_state" in states else pd.Series(False, index=states.index)
+
+
+def _state_spread(claim: PaperClaim, rows: pd.DataFrame, states: pd.DataFrame | None) -> tuple[str, bool | None]:
+    spreads = {}
+    if states is not None:
+        evaluated = states[told_rows(states) == claim.told]
+        for _, row in rows.iterrows():
+            accuracy = evaluated.loc[evaluated["candidate_key"] == row["candidate_key"], "accuracy"]
+            if len(accuracy) > 1:
+                spreads[f"{row['split']} {row['channel']}"] = 100 * (accuracy.max() - accuracy.min())
+    if not spreads:
+        return "no candidate evaluated at two channel states", None
+    shown = "; ".join(f"{name}: {spread:.2f}" for name, spread in spreads.items())
+    return shown, bool(max(spreads.values()) <= claim.bounds[1] + claim.tolerance)
+
+
 MEASURES = {"drop": lambda claim, rows, than: _drop(claim, rows), "gap": _gap, "ratio": _ratio,
             "dominance": _dominance, "times": _times, "below": _below}
 
 
 def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, complete: bool,
                    latency: Callable[[PaperClaim, pd.DataFrame], tuple[str, bool | None]] | None = None,
-                   ) -> list[ClaimResult]:
+                   states: pd.DataFrame | None = None) -> list[ClaimResult]:
     """Each claim beside ours, from candidates.csv (`complete`: every candidate has its row);
     `latency` measures the claims of kind latency (explorer.train.latency.latency_claim: they need
-    the hardware and the candidates' units), which are not measured without it."""
+    the hardware and the candidates' units), which are not measured without it; `states`
+    (channel_accuracy.csv) those of kind state_spread."""
     candidates = with_device_totals(candidates)
     measures = {**MEASURES, "latency": (lambda claim, rows, than: latency(claim, rows)) if latency else
-                (lambda claim, rows, than: ("not measured here (no candidate units)", None))}
+                (lambda claim, rows, than: ("not measured here (no candidate units)", None)),
+                "state_spread": lambda claim, rows, than: _state_spread(claim, rows, states)}
     results = []
     for claim in claims:
         rows = candidates[matching(candidates, claim.rows)]

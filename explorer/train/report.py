@@ -11,7 +11,7 @@ from explorer.analysis.papers import cite, references
 from explorer.studies.train import ResolvedTrainStudy
 from explorer.train.figures import write_figures
 from explorer.train.latency import latency_claim, write_latency
-from explorer.train.paper import claims_table, compare_claims, disagreements
+from explorer.train.paper import claims_table, compare_claims, disagreements, told_rows
 from netmodels.candidate.profile import CandidateProfile
 from splitbase.files import write_text
 
@@ -25,15 +25,16 @@ def _shown(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _beside_the_paper(resolved: ResolvedTrainStudy, candidates: pd.DataFrame,
-                      profiles: Mapping[str, CandidateProfile] | None) -> list[str]:
-    """The study's claims of its paper beside ours (explorer.train.paper), from `candidates`."""
+                      profiles: Mapping[str, CandidateProfile] | None, states: pd.DataFrame | None) -> list[str]:
+    """The study's claims of its paper beside ours (explorer.train.paper), from `candidates` (and
+    `states`, channel_accuracy.csv)."""
     study = resolved.study
     if not study.paper:
         return []
     latency = None if profiles is None else \
         (lambda claim, rows: latency_claim(claim, rows, study.latency, profiles))
     results = compare_claims(study.paper, candidates, complete=len(candidates) == len(resolved.specs),
-                             latency=latency)
+                             latency=latency, states=states)
     return ["", "## Beside the paper", "", f"Paper: {cite(study.source)}", "",
             "Each claim as the paper states it (its data set and budget) and ours from candidates.csv "
             "(this study's data set and budget, above), in accuracy points; `agrees` within the claim's "
@@ -41,8 +42,8 @@ def _beside_the_paper(resolved: ResolvedTrainStudy, candidates: pd.DataFrame,
             *_why(disagreements(results))]
 
 
-def _figures(resolved: ResolvedTrainStudy, candidates: pd.DataFrame, out: Path) -> list[str]:
-    states = pd.read_csv(out / "channel_accuracy.csv") if (out / "channel_accuracy.csv").is_file() else None
+def _figures(resolved: ResolvedTrainStudy, candidates: pd.DataFrame, out: Path,
+             states: pd.DataFrame | None) -> list[str]:
     written = write_figures(resolved.study.figures, candidates, out, states)
     if not written:
         return []
@@ -96,6 +97,7 @@ def write_report(resolved: ResolvedTrainStudy, out: Path,
              "provenance.json.", "", "## Base models", ""]
     baselines = pd.read_csv(out / "baselines.csv", dtype={"weights_digest": str})
     lines += frame_table(_shown(baselines[["model", "dataset", "test_accuracy", "epochs", "wall_time_s", "weights_digest"]]))
+    states = pd.read_csv(out / "channel_accuracy.csv") if (out / "channel_accuracy.csv").is_file() else None
     if (out / "candidates.csv").exists():
         candidates = pd.read_csv(out / "candidates.csv")
         candidates["sent_bits"] = candidates["payload_bits"]
@@ -107,19 +109,20 @@ def write_report(resolved: ResolvedTrainStudy, out: Path,
                   "head alone, `encoder_macs` the encoder after it; "
                   "`accuracy_drop_points`: base model accuracy minus the candidate's, in points.",
                   "", *frame_table(_shown(shown))]
-        lines += _beside_the_paper(resolved, candidates, profiles)
-        lines += _figures(resolved, candidates, out)
+        lines += _beside_the_paper(resolved, candidates, profiles, states)
+        lines += _figures(resolved, candidates, out, states)
         lines += _latency(resolved, candidates, profiles, out)
-    if (out / "channel_accuracy.csv").exists():
-        lines += _channel_states(pd.read_csv(out / "channel_accuracy.csv"))
+    if states is not None:
+        lines += _channel_states(states)
     return write_text(out / "REPORT.md", "\n".join(lines + ["", *references("\n".join(lines))]) + "\n")
 
 
 def _channel_states(states: pd.DataFrame) -> list[str]:
     """The accuracy of each candidate at each channel state, a row per candidate and state told
     to its encoder ("actual": the channel's own)."""
-    told = states["told_state"] if "told_state" in states else pd.Series(float("nan"), index=states.index)
-    states = states.assign(encoder_told=told.map(lambda v: "actual" if pd.isna(v) else f"{v:g}"))
+    told = told_rows(states)
+    states = states.assign(encoder_told=[f"{v:g}" if t else "actual" for t, v in
+                                         zip(told, states.get("told_state", told))])
     table = states.pivot_table(index=["candidate", "encoder_told"], columns="state", values="accuracy",
                                aggfunc="first", sort=False).reset_index()
     table.columns = ["candidate", "encoder told", *(f"state {c:g}" for c in table.columns[2:])]

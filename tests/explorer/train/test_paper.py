@@ -91,7 +91,8 @@ def test_claims_need_their_paper(tmp_path):
 # study, its candidates, the synthetic images' side (16 where the model takes it: a quarter of the compute)
 @pytest.mark.parametrize("name, candidates, side", [
     ("bottlefit_resnet18_fmnist", 68, 16), ("edge_host_accuracy_vgg16_fmnist", 496, 32),
-    ("edge_host_accuracy_resnet18_fmnist", 173, 16), ("three_step_resnet18_fmnist", 64, 16)])
+    ("edge_host_accuracy_resnet18_fmnist", 173, 16), ("three_step_resnet18_fmnist", 64, 16),
+    ("bottlenetpp_robustness_resnet50_fmnist", 4, 16)])
 def test_a_paper_study_runs_end_to_end_on_synthetic_data_with_its_claims(tmp_path, capsys, name, candidates, side):
     """The shipped study file, unchanged but for the data set (synthetic) and the budgets (one
     step): every candidate trains and the report sets each claim beside ours."""
@@ -266,3 +267,19 @@ def test_a_figure_over_evaluated_states_draws_each_candidates_drop_at_each_state
     with pytest.raises(StudyError, match="evaluated_state is an x"):
         parse(StudyFigure, {"name": "f", "title": "t", "x": "evaluated_state", "y": "payload_bits",
                             "series": [{"label": "a", "rows": [{"method": "m"}]}]}, "figures[0]").check("figures[0]")
+
+
+def test_a_state_spread_claim_takes_each_candidates_accuracy_range_over_its_channel_states():
+    frame = pd.DataFrame([{**row("layer4.2", "bottlenetpp", {}, 0.94), "candidate_key": "k1", "channel": "awgn"}])
+    states = pd.DataFrame([
+        {"candidate_key": "k1", "state": 25.0, "accuracy": 0.945, "told_state": None},
+        {"candidate_key": "k1", "state": 10.0, "accuracy": 0.938, "told_state": None},
+        {"candidate_key": "k1", "state": 10.0, "accuracy": 0.92, "told_state": 15.0},
+        {"candidate_key": "k1", "state": 25.0, "accuracy": 0.94, "told_state": 15.0}])
+    actual = claim(what="case 1", kind="state_spread", value=1.0, tolerance=0.0, rows=[{"method": "bottlenetpp"}])
+    told = claim(what="case 2", kind="state_spread", value=1.0, tolerance=0.0, told=True, rows=[{"method": "bottlenetpp"}])
+    results = compare_claims([actual, told], frame, complete=True, states=states)
+    assert [r.ours for r in results] == ["layer4.2 awgn: 0.70", "layer4.2 awgn: 2.00"]
+    assert [r.agrees for r in results] == [True, False]
+    (unmeasured,) = compare_claims([actual], frame, complete=True)
+    assert unmeasured.agrees is None and "two channel states" in unmeasured.ours
