@@ -92,6 +92,18 @@ class Link(ABC):
     def transmit_power_w(self) -> float | np.ndarray:
         """Power drawn by the transmitter while it sends, W."""
 
+    @property
+    def raw_bit_rate_bit_per_s(self) -> float | np.ndarray:
+        """Channel bits per second without a channel code of ours: the information rate where the
+        link's PHY rate is already net of its own code (radios, LoRa)."""
+        return self.information_rate_bit_per_s
+
+    def uncoded_time_s(self, bits: ArrayLike) -> np.ndarray:
+        """Airtime of `bits` sent over raw channel uses, no channel code (a payload trained to bear
+        the channel's errors, 000): bits / raw bit rate, seconds."""
+        with np.errstate(divide="ignore"):
+            return as_array(bits) / self.raw_bit_rate_bit_per_s
+
     def digital_time_s(self, bits: ArrayLike) -> np.ndarray:
         """Airtime of `bits` payload bits: bits / information rate, seconds (inf if the rate is 0)."""
         with np.errstate(divide="ignore"):
@@ -105,6 +117,10 @@ class Link(ABC):
     def send_bits(self, bits: ArrayLike) -> StageCost:
         """Digital transmission: time and radio energy (power x airtime)."""
         return self._cost(self.digital_time_s(bits))
+
+    def send_uncoded(self, bits: ArrayLike) -> StageCost:
+        """Uncoded digital transmission: time and radio energy (power x airtime)."""
+        return self._cost(self.uncoded_time_s(bits))
 
     def send_analog(self, n_real_values: ArrayLike) -> StageCost:
         """Analog transmission: time and radio energy (power x airtime)."""

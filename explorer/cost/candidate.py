@@ -4,7 +4,8 @@ The device runs the candidate's head units and its encoder, the server its decod
 units, as netmodels.candidate.profile traced them (a physically pruned head or an injected
 bottleneck priced as it is), layer by layer by the same cost model as sweeps
 (explorer.cost.price). The link carries the candidate's payload: bits on a digital channel, real
-values on the analog one (two per complex channel use); a codec on the device's encoder block
+values on the analog one (two per complex channel use), a candidate's bits uncoded over the
+link's raw channel uses where it was trained through the channel's errors; a codec on the device's encoder block
 (JPEG, RLE + Huffman, Huffman) also runs it over the sent elements. Torch-free: the profile is
 plain values.
 """
@@ -61,6 +62,7 @@ def candidate_workload(profile: CandidateProfile, bits: BitWidths) -> Workload:
         sent_real_values=one(profile.analog_values if analog else 0),
         analog=np.array([analog]),
         coder_weight_bytes=one(0),  # the encoder's weights are the device part's already
+        uncoded=np.array([profile.uncoded]),
         float32_feature_bits=one(profile.raw_feature_bits),
     )
 

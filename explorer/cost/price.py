@@ -57,14 +57,17 @@ def _layer_by_layer(device: Device, loads: UnitLoads, part: np.ndarray, coder_ma
 
 
 def _transmit(link: Link, load: Workload) -> StageCost:
-    digital = link.send_bits(load.sent_bits)
-    if not load.analog.any():
-        return digital
-    analog = link.send_analog(load.sent_real_values)
-    return StageCost(
-        time_s=np.where(load.analog, analog.time_s, digital.time_s),
-        energy_j={part: np.where(load.analog, analog.energy_j[part], digital.energy_j[part])
-                  for part in digital.energy_j})
+    """Bits through the link's channel code, bits uncoded where the point was trained through the
+    channel's errors, or real values on the analog channel."""
+    sent, analog = link.send_bits(load.sent_bits), np.asarray(load.analog, dtype=bool)
+    for where, how in ((np.asarray(load.uncoded, dtype=bool) & ~analog, lambda: link.send_uncoded(load.sent_bits)),
+                       (analog, lambda: link.send_analog(load.sent_real_values))):
+        if where.any():
+            other = how()
+            sent = StageCost(time_s=np.where(where, other.time_s, sent.time_s),
+                             energy_j={part: np.where(where, other.energy_j[part], sent.energy_j[part])
+                                       for part in sent.energy_j})
+    return sent
 
 
 def price(load: Workload, hardware: Hardware) -> dict[str, np.ndarray]:

@@ -71,7 +71,9 @@ class Workload:
     `device` and `server` hold per-unit loads of the distinct (split, sparsity) pairs (for a
     built candidate: its traced units, encoder and decoder among them); `part[i]` is the pair of
     point i. `coder_layer_macs`: an analytic coder's MACs, priced as one more layer on each side
-    (0 where the coder is among the units). The *_macs totals: module docstring."""
+    (0 where the coder is among the units). The *_macs totals: module docstring. `uncoded`: the
+    points whose bits go over the link's raw channel uses without its channel code (a candidate
+    trained through the channel's errors: netmodels.candidate.profile.CandidateProfile.uncoded)."""
 
     device: UnitLoads
     server: UnitLoads
@@ -90,6 +92,7 @@ class Workload:
     sent_real_values: np.ndarray
     analog: np.ndarray
     coder_weight_bytes: np.ndarray
+    uncoded: np.ndarray
     float32_feature_bits: np.ndarray = field(repr=False)
 
     @property
@@ -255,5 +258,6 @@ def workload(profile: SplitProfile, points: DesignPoints) -> Workload:
         sent_real_values=values * co["analog"],
         analog=co["analog"],
         coder_weight_bytes=co["sized_weights"] * profile.bits.weight / 8,
+        uncoded=np.zeros(len(part), dtype=bool),  # an analytic codec knows no channel it was trained through
         float32_feature_bits=float32_bits[part],
     )

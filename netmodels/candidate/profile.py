@@ -76,7 +76,9 @@ class CandidateProfile:
     is still to be measured). sparsity: the spec's; feature_sparsity: the fraction of the
     feature's elements removed by activation pruning; pruned_channels: output channels removed
     from the head (the feature's included); unpruned_feature_bits: raw bits of the base model's
-    feature at the split.
+    feature at the split; uncoded: the payload's bits go over the link's raw channel uses, without
+    a channel code, because the candidate was trained through the channel's bit errors
+    (Channel.trained_through_errors: BottleNet++ over the BEC, paper 000).
     """
 
     model: str
@@ -112,6 +114,7 @@ class CandidateProfile:
     payload_measured: bool = False
     feature_sparsity: float = 0.0
     unpruned_feature_bits: int = 0
+    uncoded: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
@@ -175,4 +178,5 @@ def profile_candidate(spec: CandidateSpec, module: SplitModel, parts: MethodPart
         sparsity=spec.sparsity, pruned_channels=pruned_channels, codec=parts.codec,
         feature_sparsity=1.0 - math.prod(feature_shape) / math.prod(unpruned_shape),
         unpruned_feature_bits=math.prod(unpruned_shape) * width,
+        uncoded=module.channel.trained_through_errors,
     )

@@ -67,6 +67,14 @@ class Channel(nn.Module):
     def _check_state(self, value: float) -> float:
         raise NotImplementedError
 
+    @property
+    def trained_through_errors(self) -> bool:
+        """Whether the model learns to bear the channel's bit errors (a digital channel at a
+        state above 0 in training), so that its bits are sent without a channel code (000
+        IV.B: BottleNet++ "can avoid extra cost for channel coding"). Not on an analog channel,
+        whose values are not bits, nor on an error-free one."""
+        return False
+
     def bits_per_element(self, raw_bits_per_element: int) -> int:
         """Bits counted per element sent: the raw width on an ideal channel, n on a digital one,
         ANALOG_BITS_PER_VALUE per real value on an analog one."""

@@ -76,6 +76,10 @@ class _DigitalChannel(Channel):
     def bits_per_element(self, raw_bits_per_element: int) -> int:
         return self.bits
 
+    @property
+    def trained_through_errors(self) -> bool:
+        return max((self.value, *(self.train_range or ()))) > 0.0
+
     def _corrupt(self, levels: Tensor, p: Tensor) -> Tensor:
         """Received levels (float, 0..2^bits - 1)."""
         raise NotImplementedError

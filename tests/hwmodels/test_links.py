@@ -125,3 +125,14 @@ def test_outer_code_rate_on_a_radio():
 def test_analog_needs_an_awgn_link():
     with pytest.raises(HardwareModelError, match="carries bits only"):
         load_preset("lte-cat1").send_analog(10)
+
+
+def test_uncoded_bits_take_the_raw_channel_uses_and_a_radio_has_no_code_to_skip():
+    """A payload trained through the channel's errors goes without a channel code (000 IV.B):
+    over the BEC at 1 M uses/s, 1 Mbit takes 1 s uncoded and 2 s through rate-1/2 LDPC; a radio's
+    rate is already net of its own code, so both take the same."""
+    bec = load_preset("bec-p0.01-ldpc")
+    assert bec.uncoded_time_s(1e6) == pytest.approx(1.0) and bec.send_uncoded(1e6).time_s == pytest.approx(1.0)
+    assert bec.send_uncoded(1e6).energy_j["radio"] == pytest.approx(0.1)  # 0.1 W for 1 s
+    wifi = load_preset("wifi-80211bgn-004:2mbps")
+    assert wifi.uncoded_time_s(2e6) == pytest.approx(wifi.digital_time_s(2e6)) == pytest.approx(1.0)

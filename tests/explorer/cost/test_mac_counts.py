@@ -102,3 +102,22 @@ def test_a_candidate_prices_by_layer_class_as_the_zoo_profile_does():
         priced = price_candidate(built, hardware)
         assert priced["head_s"] == pytest.approx(swept["head_s"][0])
         assert priced["tail_s"] == pytest.approx(swept["tail_s"][0])
+
+
+def test_a_candidate_trained_through_bit_erasures_sends_its_bits_uncoded_and_one_trained_without_them_coded():
+    """000 IV.B: the baselines need rate-1/2 LDPC over the BEC, BottleNet++ trained through the
+    erasures does not. The same payload over bec-p0.01-ldpc: twice the airtime when coded."""
+    bec = Hardware("pi3", load_preset("raspberry-pi-3"), "bec", load_preset("bec-p0.01-ldpc"),
+                   "2080ti", load_preset("rtx-2080ti"))
+
+    def priced(channel):
+        torch.manual_seed(0)
+        spec = CandidateSpec(model="small-cnn", dataset="synthetic", split="pool2", method="bottlenetpp",
+                             compression_ratio=16, channel=channel)
+        return build_candidate(spec, input_shape=(3, 32, 32), num_classes=10).profile
+
+    erasures, quantised = priced(ChannelSpec("bec", p=0.01)), priced(ChannelSpec("bec", p=0.0))
+    assert erasures.uncoded and not quantised.uncoded and erasures.payload_bits == quantised.payload_bits
+    link_s = [price_candidate(p, bec)["link_s"] for p in (erasures, quantised)]
+    assert link_s[1] == pytest.approx(2 * link_s[0]) and link_s[0] == pytest.approx(erasures.payload_bits / 1e6)
+    assert priced(ChannelSpec("bec", p=0.0, train_range=(0.0, 0.1))).uncoded
