@@ -56,12 +56,14 @@ def _layer_by_layer(device: Device, loads: UnitLoads, part: np.ndarray, coder_ma
     return StageCost(time_s=time, energy_j=energy)
 
 
-def _transmit(link: Link, load: Workload) -> StageCost:
-    """Bits through the link's channel code, bits uncoded where the point was trained through the
-    channel's errors, or real values on the analog channel."""
-    sent, analog = link.send_bits(load.sent_bits), np.asarray(load.analog, dtype=bool)
-    for where, how in ((np.asarray(load.uncoded, dtype=bool) & ~analog, lambda: link.send_uncoded(load.sent_bits)),
-                       (analog, lambda: link.send_analog(load.sent_real_values))):
+def transmit(link: Link, *, bits: np.ndarray, real_values: np.ndarray, analog: np.ndarray,
+             uncoded: np.ndarray) -> StageCost:
+    """Airtime and radio energy of each point's payload: its bits through the link's channel code,
+    its bits uncoded where it was trained through the channel's errors, or its real values on the
+    analog channel (arrays of one length)."""
+    sent, analog = link.send_bits(bits), np.asarray(analog, dtype=bool)
+    for where, how in ((np.asarray(uncoded, dtype=bool) & ~analog, lambda: link.send_uncoded(bits)),
+                       (analog, lambda: link.send_analog(real_values))):
         if where.any():
             other = how()
             sent = StageCost(time_s=np.where(where, other.time_s, sent.time_s),
@@ -79,7 +81,8 @@ def price(load: Workload, hardware: Hardware) -> dict[str, np.ndarray]:
     cost = two_stage_pipeline(
         head=StageCost(time_s=head.time_s, energy_j={k: j / frames for k, j in head.energy_j.items()}),
         encode=device.encode(load.encoded_pixels),
-        transmit=_transmit(hardware.link, load),
+        transmit=transmit(hardware.link, bits=load.sent_bits, real_values=load.sent_real_values,
+                          analog=load.analog, uncoded=load.uncoded),
         tail=_layer_by_layer(server, load.server, load.part, load.coder_layer_macs),
     )
     throughput, inference_bound = cost.throughput_fps, cost.inference_bound

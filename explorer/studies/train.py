@@ -50,9 +50,11 @@ from explorer.studies.common import (
     check_method,
     check_model,
     check_name,
+    one_preset,
     output_folder,
     read_study,
 )
+from hwmodels import Link
 from netmodels.candidate import CandidateSpec
 from netmodels.channels import ChannelSpec
 from netmodels.training.config import TrainConfig
@@ -114,10 +116,20 @@ class RowFilter:
 
 # candidates.csv columns a study figure may plot and a claim may compare (device_macs: head_macs +
 # encoder_macs; device_params: head_params + encoder_params; explorer.train.paper.DEVICE_TOTALS).
+# link_s: the payload's airtime on the figure's or claim's `link` (explorer.train.paper.with_link_time).
 # A figure's x may also be `evaluated_state`: each candidate's accuracy at each channel state of
 # channel_accuracy.csv (000 Fig. 3), a line per candidate.
 FigureColumn = Literal["compression_ratio", "accuracy", "accuracy_drop_points", "payload_bits", "head_macs",
-                       "device_macs", "head_params", "encoder_params", "device_params", "evaluated_state"]
+                       "device_macs", "head_params", "encoder_params", "device_params", "link_s", "evaluated_state"]
+
+
+def check_link_columns(link: str | None, columns: list[str], path: str) -> None:
+    """`link_s` among `columns` needs a `link`, which must be one link preset; StudyError otherwise."""
+    if link is None:
+        if "link_s" in columns:
+            raise StudyError(f"{path}: link_s is the airtime on a link: name the preset (link: ...)")
+        return
+    one_preset(f"{path}.link", link, Link)
 STATE_Y = ("accuracy", "accuracy_drop_points")
 
 
@@ -152,14 +164,18 @@ class PaperClaim:
     `state_spread`: per candidate of `rows`, 100 x (its highest - its lowest accuracy) over the
     channel states it was evaluated at (channel_accuracy.csv), its encoder told the actual state or,
     with `told`, its group's told_state (000: "the accuracy drops less than 1% when PSNR changes
-    from 25 dB to 10 dB"); agrees when the largest is at most the paper's value + `tolerance`. Columns for
+    from 25 dB to 10 dB"); agrees when the largest is at most the paper's value + `tolerance`.
+    kind `earliest`: the least on-device FLOPs (2 x device_macs) among the rows of `rows` within
+    `max_drop` points whose `column` is below the smallest of `than` (000 Table I: "minimum
+    on-device computation ... with the communication overhead less than transmitting PNG image",
+    `than` the input image as PNG, `column` link_s or payload_bits). Columns for
     `objectives` and `column` include device_macs and device_params (head + encoder: MACs,
-    weights). `differs`: how the paper's set-up
+    weights) and, with `link` (a link preset), link_s: each row's payload airtime on it. `differs`: how the paper's set-up
     and ours differ where it bears on this claim (data set, model, budget, link), which the
     report prints under its table when ours does not agree."""
 
     what: str
-    kind: Literal["drop", "gap", "ratio", "dominance", "times", "below", "latency", "state_spread"]
+    kind: Literal["drop", "gap", "ratio", "dominance", "times", "below", "latency", "state_spread", "earliest"]
     value: float | list[float]
     rows: list[RowFilter]
     than: list[RowFilter] = field(default_factory=list)
@@ -176,6 +192,7 @@ class PaperClaim:
     figure: str | None = None
     max_rate_bit_per_s: Annotated[float, Bounds(low=1.0)] | None = None
     told: bool = False
+    link: str | None = None
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -193,12 +210,13 @@ class PaperClaim:
         values = self.value if isinstance(self.value, list) else [self.value]
         if not 1 <= len(values) <= 2 or sorted(values) != list(values):
             raise StudyError(f"{path}.value: a number or [low, high], got {self.value!r}")
-        if self.kind in ("gap", "dominance", "times", "below") and not self.than or self.kind == "drop" and self.than:
+        if self.kind in ("gap", "dominance", "times", "below", "earliest") and not self.than or self.kind == "drop" and self.than:
             raise StudyError(f"{path}.than: {'not taken by' if self.kind == 'drop' else 'needed by'} kind {self.kind!r}")
         if self.kind == "dominance" and len(self.objectives) < 2:
             raise StudyError(f"{path}.objectives: at least two columns, got {self.objectives}")
         if not self.rows:
             raise StudyError(f"{path}.rows: at least one filter")
+        check_link_columns(self.link, [self.column, *self.objectives], path)
         given = [self.figure is not None, self.max_rate_bit_per_s is not None]
         if all(given) != (self.kind == "latency") or any(given) != (self.kind == "latency"):
             raise StudyError(f"{path}: kind 'latency' takes figure and max_rate_bit_per_s, and only it")
@@ -224,7 +242,9 @@ class StudyFigure:
     """A figure of candidates.csv drawn beside the report as `name`.png (explorer.train.figures):
     `y` against `x`, one line per series through its rows in the order of x, each point marked
     with the value of the option `point_label` (e.g. quality) when given; x on a log axis unless
-    `log_x` is false, y on one when `log_y` is true; markers alone when `lines` is false."""
+    `log_x` is false, y on one when `log_y` is true; markers alone when `lines` is false; `link`:
+    the link preset whose airtime `link_s` is (000 Fig. 2: the BEC with rate-1/2 LDPC for the
+    digital baselines, the AWGN channel at its Shannon capacity)."""
 
     name: str
     title: str
@@ -235,9 +255,11 @@ class StudyFigure:
     log_x: bool = True
     log_y: bool = False
     lines: bool = True
+    link: str | None = None
 
     def check(self, path: str) -> None:
         check_name(self.name, f"{path}.name")
+        check_link_columns(self.link, [self.x, self.y], path)
         if not self.series:
             raise StudyError(f"{path}.series: at least one series")
         if self.y == "evaluated_state" or (self.x == "evaluated_state" and self.y not in STATE_Y):

@@ -13,7 +13,7 @@ import pandas as pd
 
 from explorer.analysis.plots import SeriesInfo, draw_series
 from explorer.studies.train import StudyFigure
-from explorer.train.paper import matching, options_of, told_rows, with_device_totals
+from explorer.train.paper import matching, options_of, told_rows, with_device_totals, with_link_time
 
 # How a plotted column is shown: (axis label with its unit, factor from the CSV's unit).
 SHOWN = {
@@ -26,6 +26,7 @@ SHOWN = {
     "head_params": ("head parameters (k)", 1e-3),
     "encoder_params": ("encoder parameters (k)", 1e-3),
     "device_params": ("on-device parameters, head and encoder (k)", 1e-3),
+    "link_s": ("payload airtime on the link (ms)", 1e3),
     "evaluated_state": ("channel state at evaluation (PSNR in dB, or erasure probability)", 1.0),
 }
 
@@ -36,7 +37,7 @@ def series_infos(figure: StudyFigure, candidates: pd.DataFrame, states: pd.DataF
     (channel_accuracy.csv): state_infos."""
     if figure.x == "evaluated_state":
         return state_infos(figure, candidates, states)
-    infos, candidates = [], with_device_totals(candidates)
+    infos, candidates = [], with_link_time(with_device_totals(candidates), figure.link)
     for series in figure.series:
         rows = candidates[matching(candidates, series.rows)].sort_values(figure.x, kind="stable")
         if rows.empty:

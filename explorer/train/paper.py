@@ -7,6 +7,7 @@ all in the CSV yet (a study still running over several device calls) is "not mea
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -14,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from explorer.analysis.pareto import non_dominated
+from explorer.cost.price import transmit
 from explorer.studies.train import PaperClaim, RowFilter
+from hwmodels import Link, load_preset
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,23 @@ def with_device_totals(frame: pd.DataFrame) -> pd.DataFrame:
     totals = {name: frame[head] + frame[encoder] for name, (head, encoder) in DEVICE_TOTALS.items()
               if {head, encoder} <= set(frame.columns)}
     return frame.assign(**totals)
+
+
+def with_link_time(frame: pd.DataFrame, link: str | None) -> pd.DataFrame:
+    """`frame` with link_s: each row's payload airtime (s) on the link preset `link`, priced as a
+    candidate's payload is (explorer.cost.price.transmit: coded bits, uncoded bits, or its sent
+    values on the analog channel), empty where the link cannot carry it (analog values over a link
+    of bits); `frame` itself without a link."""
+    if link is None:
+        return frame
+    preset: Link = load_preset(link)  # one link preset: checked when the study was read
+    analog = frame["channel_uses"].to_numpy(dtype=float) > 0
+    values = frame["sent_shape"].map(lambda shape: math.prod(int(v) for v in str(shape).split("x")))
+    uncoded = frame["uncoded"].to_numpy(dtype=bool) if "uncoded" in frame else np.zeros(len(frame), dtype=bool)
+    uncarried = analog & (not preset.carries_analog)
+    cost = transmit(preset, bits=frame["payload_bits"].to_numpy(dtype=float),
+                    real_values=values.to_numpy(dtype=float), analog=analog & ~uncarried, uncoded=uncoded)
+    return frame.assign(link_s=np.where(uncarried, np.nan, cost.time_s))
 
 
 def _range(values: list[float]) -> str:
@@ -181,6 +201,19 @@ def _below(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[s
     return shown + (f"; not below at {above}" if above else ""), bool(low <= share <= high)
 
 
+def _earliest(claim: PaperClaim, rows: pd.DataFrame, than: pd.DataFrame) -> tuple[str, bool | None]:
+    """000 Table I: the least on-device FLOPs (2 x device_macs) among the rows within max_drop
+    whose `column` is below the smallest of `than` (the input image as PNG), and its split."""
+    limit = float(than[claim.column].min())
+    below = rows[(rows["accuracy_drop_points"] <= claim.max_drop) & (rows[claim.column] < limit)]
+    if below.empty:
+        return f"no row within {claim.max_drop:g} points below {limit:.4g}", False
+    first = below.loc[below["device_macs"].idxmin()]
+    flops = 2.0 * float(first["device_macs"])
+    low, high = claim.accepted
+    return f"{flops:.2e} FLOPs at {first['split']}", bool(low <= flops <= high)
+
+
 def told_rows(states: pd.DataFrame) -> pd.Series:
     """Which rows of channel_accuracy.csv were evaluated with the encoder told a fixed state (a
     file written before the told_state column has none)."""
@@ -202,7 +235,7 @@ def _state_spread(claim: PaperClaim, rows: pd.DataFrame, states: pd.DataFrame | 
 
 
 MEASURES = {"drop": lambda claim, rows, than: _drop(claim, rows), "gap": _gap, "ratio": _ratio,
-            "dominance": _dominance, "times": _times, "below": _below}
+            "dominance": _dominance, "times": _times, "below": _below, "earliest": _earliest}
 
 
 def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, complete: bool,
@@ -218,8 +251,9 @@ def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, comple
                 "state_spread": lambda claim, rows, than: _state_spread(claim, rows, states)}
     results = []
     for claim in claims:
-        rows = candidates[matching(candidates, claim.rows)]
-        than = candidates[matching(candidates, claim.than)] if claim.than else rows.iloc[:0]
+        priced = with_link_time(candidates, claim.link)
+        rows = priced[matching(priced, claim.rows)]
+        than = priced[matching(priced, claim.than)] if claim.than else rows.iloc[:0]
         if rows.empty or (claim.than and than.empty):
             results.append(ClaimResult(claim.what, _paper(claim), "not measured yet" if not complete
                                        else "no candidate of the study matches", None, claim.differs))

@@ -32,12 +32,12 @@ from splitbase.files import write_text
 
 CANDIDATE_COLUMNS = ("candidate", "model", "method", "options", "split", "channel", "channel_state", "sparsity",
                      "pruned_channels", "head_macs", "head_params", "requested_ratio", "compression_ratio",
-                     "sent_shape", "payload_bits", "raw_feature_bits", "channel_uses", "encoder_macs",
+                     "sent_shape", "payload_bits", "raw_feature_bits", "channel_uses", "uncoded", "encoder_macs",
                      "encoder_params", "decoder_macs", "accuracy", "baseline_accuracy", "accuracy_drop_points", "wall_time_s",
                      "baseline_digest", "candidate_key")
 # Columns a candidates.csv written before them lacks: what the architecture alone fixes, so they
 # are filled from the candidate built untrained (`fill_added`), without training it again.
-ADDED_COLUMNS = {"encoder_params": lambda profile: profile.encoder_params}
+ADDED_COLUMNS = {"encoder_params": lambda profile: profile.encoder_params, "uncoded": lambda profile: profile.uncoded}
 # told_state: the state the encoder was told (empty: the channel's own), a column added after files were written
 CHANNEL_COLUMNS = ("candidate", "state", "accuracy", "candidate_key", "candidate_state", "told_state")
 
@@ -87,6 +87,7 @@ def candidate_row(index: int, spec: CandidateSpec, result: CandidateResult, base
         "requested_ratio": spec.compression_ratio, "compression_ratio": profile.compression_ratio,
         "sent_shape": "x".join(map(str, profile.sent_shape)), "payload_bits": profile.payload_bits,
         "raw_feature_bits": profile.raw_feature_bits, "channel_uses": profile.channel_uses,
+        "uncoded": profile.uncoded,
         "encoder_macs": profile.encoder_macs, "encoder_params": profile.encoder_params,
         "decoder_macs": profile.decoder_macs,
         "accuracy": result.test_accuracy, "baseline_accuracy": base.test_accuracy,

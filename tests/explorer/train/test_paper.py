@@ -1,5 +1,6 @@
 """A retraining study's claims of its paper, computed from candidates.csv (explorer.train.paper)."""
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -8,7 +9,7 @@ import yaml
 
 from explorer.studies.train import PaperClaim, StudyFigure, resolve_train_study
 from explorer.train.figures import series_infos
-from explorer.train.paper import claims_table, compare_claims, disagreements, matching
+from explorer.train.paper import claims_table, compare_claims, disagreements, matching, with_link_time
 from explorer.analysis.papers import PAPERS
 from explorer.cli import main
 from splitbase import StudyError
@@ -283,3 +284,41 @@ def test_a_state_spread_claim_takes_each_candidates_accuracy_range_over_its_chan
     assert [r.agrees for r in results] == [True, False]
     (unmeasured,) = compare_claims([actual], frame, complete=True)
     assert unmeasured.agrees is None and "two channel states" in unmeasured.ours
+
+
+def test_link_time_prices_each_rows_payload_coded_uncoded_or_analog_as_the_cost_model_does():
+    """000 Fig. 2: over the BEC with rate-1/2 LDPC a baseline's bits take two channel uses each,
+    BottleNet++ trained through the erasures one; over AWGN at W = 1 MHz its real values take
+    half a use each, a digital payload the Shannon capacity (4.87 Mbit/s at 14.5 dB), and
+    uncoded bits the raw QPSK rate (2 bits a use)."""
+    frame = pd.DataFrame([
+        {"payload_bits": 8000.0, "channel_uses": 0, "sent_shape": "1000", "uncoded": False},
+        {"payload_bits": 8000.0, "channel_uses": 0, "sent_shape": "1000", "uncoded": True},
+        {"payload_bits": 32000.0, "channel_uses": 500, "sent_shape": "10x10x10", "uncoded": False}])
+    bec = with_link_time(frame, "bec-p0.01-ldpc")["link_s"].tolist()
+    assert bec[:2] == pytest.approx([0.016, 0.008]) and math.isnan(bec[2])  # analog values need an awgn link
+    awgn = with_link_time(frame, "awgn-1mhz-14.5db")["link_s"].tolist()
+    capacity = 1e6 * math.log2(1 + 10 ** 1.45)
+    assert awgn == pytest.approx([8000 / capacity, 8000 / 2e6, 500 / 1e6])
+    assert with_link_time(frame, None) is frame
+    with pytest.raises(StudyError, match="link_s is the airtime on a link"):
+        parse(StudyFigure, {"name": "f", "title": "t", "x": "device_macs", "y": "link_s",
+                            "series": [{"label": "a", "rows": [{"method": "m"}]}]}, "figures[0]")
+    with pytest.raises(StudyError, match="figures\\[0\\].link"):
+        parse(StudyFigure, {"name": "f", "title": "t", "x": "device_macs", "y": "link_s", "link": "raspberry-pi-3",
+                            "series": [{"label": "a", "rows": [{"method": "m"}]}]}, "figures[0]")
+
+
+def test_an_earliest_claim_takes_the_least_device_flops_whose_overhead_is_below_the_image():
+    """000 Table I: the earliest split (least on-device FLOPs) within the accuracy threshold whose
+    overhead is below the input image as PNG; a row above the threshold does not count."""
+    frame = pd.DataFrame([
+        {**row("input", "edgehost", {"codec": "png"}, 0.95, 4000.0), "head_macs": 0, "encoder_macs": 0},
+        {**row("conv1", "bottlenetpp", {}, 0.90, 1000.0), "head_macs": 10, "encoder_macs": 1},  # 5 points lost
+        {**row("layer1", "bottlenetpp", {}, 0.945, 3000.0), "head_macs": 100, "encoder_macs": 5},
+        {**row("layer2", "bottlenetpp", {}, 0.946, 5000.0), "head_macs": 50, "encoder_macs": 5},  # above the image
+        {**row("layer3", "bottlenetpp", {}, 0.947, 500.0), "head_macs": 400, "encoder_macs": 5}])
+    earliest = claim(what="Table I", kind="earliest", value=200.0, tolerance=20.0, max_drop=2.0, column="payload_bits",
+                     rows=[{"method": "bottlenetpp"}], than=[{"method": "edgehost"}])
+    (result,) = compare_claims([earliest], frame, complete=True)
+    assert result.ours == "2.10e+02 FLOPs at layer1" and result.agrees
