@@ -98,7 +98,8 @@ class ChannelEvaluation:
 @dataclass(frozen=True)
 class RowFilter:
     """candidates.csv rows of `method` (any when None) at `split` and `sparsity`, over the channel of
-    kind `channel` (awgn, bec, ...; any of them when None) whose options
+    kind `channel` (awgn, bec, ...), at the compression ratio the study asked for
+    (`requested_ratio`; each any of them when None) whose options
     are exactly `options` (None: any options) and include every key and value of `with_options`
     (e.g. {codec: jpeg, retrain: false}: at every quality factor)."""
 
@@ -106,6 +107,7 @@ class RowFilter:
     split: str | None = None
     sparsity: Sparsity | None = None
     channel: str | None = None
+    requested_ratio: float | None = None
     options: dict[str, Any] | None = None
     with_options: dict[str, Any] = field(default_factory=dict)
 

@@ -51,6 +51,8 @@ def matching(frame: pd.DataFrame, filters: list[RowFilter]) -> pd.Series:
             one &= frame["sparsity"].astype(float) == float(f.sparsity)
         if f.channel is not None:
             one &= frame["channel"] == f.channel
+        if f.requested_ratio is not None:
+            one &= frame["requested_ratio"].astype(float) == float(f.requested_ratio)
         if f.options is not None:
             one &= options.map(lambda o, wanted=dict(f.options): o == wanted)
         if f.with_options:
@@ -89,9 +91,14 @@ def with_link_time(frame: pd.DataFrame, link: str | None) -> pd.DataFrame:
     return frame.assign(link_s=np.where(uncarried, np.nan, cost.time_s))
 
 
+def _number(value: float) -> str:
+    """Two decimals; three significant digits from 1e5 on (FLOPs, bits)."""
+    return f"{value:.2f}" if abs(value) < 1e5 else f"{value:.3g}"
+
+
 def _range(values: list[float]) -> str:
     low, high = min(values), max(values)
-    return f"{low:.2f}" if abs(high - low) < 5e-3 else f"{low:.2f} to {high:.2f}"
+    return _number(low) if abs(high - low) < 5e-3 else f"{_number(low)} to {_number(high)}"
 
 
 def _paper(claim: PaperClaim) -> str:
