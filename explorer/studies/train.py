@@ -170,14 +170,19 @@ class PaperClaim:
     kind `earliest`: the least on-device FLOPs (2 x device_macs) among the rows of `rows` within
     `max_drop` points whose `column` is below the smallest of `than` (000 Table I: "minimum
     on-device computation ... with the communication overhead less than transmitting PNG image",
-    `than` the input image as PNG, `column` link_s or payload_bits). Columns for
+    `than` the input image as PNG, `column` link_s or payload_bits). kind `state_times`: at each
+    state of the channel figure `figure`, how many times the least airtime of `than` is that of
+    `rows`, each priced and picked as the figure picks a series; judged by the smallest or the
+    largest factor (`judged`; 001 Fig. 5: JSCC "slightly lower than or comparable with" learned
+    source coding, the input and the original feature "by a large margin"). Columns for
     `objectives` and `column` include device_macs and device_params (head + encoder: MACs,
     weights) and, with `link` (a link preset), link_s: each row's payload airtime on it. `differs`: how the paper's set-up
     and ours differ where it bears on this claim (data set, model, budget, link), which the
     report prints under its table when ours does not agree."""
 
     what: str
-    kind: Literal["drop", "gap", "ratio", "dominance", "times", "below", "latency", "state_spread", "earliest"]
+    kind: Literal["drop", "gap", "ratio", "dominance", "times", "below", "latency", "state_spread", "earliest",
+                  "state_times"]
     value: float | list[float]
     rows: list[RowFilter]
     than: list[RowFilter] = field(default_factory=list)
@@ -219,9 +224,12 @@ class PaperClaim:
         if not self.rows:
             raise StudyError(f"{path}.rows: at least one filter")
         check_link_columns(self.link, [self.column, *self.objectives], path)
-        given = [self.figure is not None, self.max_rate_bit_per_s is not None]
-        if all(given) != (self.kind == "latency") or any(given) != (self.kind == "latency"):
-            raise StudyError(f"{path}: kind 'latency' takes figure and max_rate_bit_per_s, and only it")
+        if (self.max_rate_bit_per_s is not None) != (self.kind == "latency"):
+            raise StudyError(f"{path}: kind 'latency' takes max_rate_bit_per_s, and only it")
+        if (self.figure is not None) != (self.kind in ("latency", "state_times")):
+            raise StudyError(f"{path}: kinds 'latency' and 'state_times' take figure, and only they")
+        if self.kind == "state_times" and not self.than:
+            raise StudyError(f"{path}.than: needed by kind 'state_times'")
 
 
 
@@ -295,6 +303,35 @@ class LatencyFigure:
 
 
 @dataclass(frozen=True)
+class ChannelFigure:
+    """The airtime against the channel's state (001 Fig. 5), as `name`.csv and `name`.png beside
+    the report (explorer.train.channel_figures): at each of `states`, the link preset `link`
+    with its parameter `setting` set to the state (snr_db, crossover_probability, ...), and per
+    series the row with the least payload airtime on it among those within `max_drop` points of
+    the base model at that state: a row evaluated over channel states (channel_states, the
+    encoder told the actual one) by its accuracy at the state, which must be among them, any
+    other row (a digital payload the link's channel code carries) by its accuracy. A noisy
+    channel's state is its own (an AWGN channel's PSNR, a BSC's p): on AWGN the digital rows get
+    that number as the link's SNR, at least the average SNR of the analog values, whose peak is 1."""
+
+    name: str
+    title: str
+    link: str
+    setting: str
+    states: list[float]
+    series: list[FigureSeries]
+    max_drop: float = 2.0
+
+    def check(self, path: str) -> None:
+        from explorer.train.channel_figures import state_links  # a bad preset or setting is refused before training
+
+        check_name(self.name, f"{path}.name")
+        if not self.states:
+            raise StudyError(f"{path}.states: at least one state")
+        state_links(self, path)
+
+
+@dataclass(frozen=True)
 class TrainStudy:
     name: str
     dataset: DatasetSpec
@@ -308,17 +345,20 @@ class TrainStudy:
     paper: list[PaperClaim] = field(default_factory=list)
     figures: list[StudyFigure] = field(default_factory=list)
     latency: list[LatencyFigure] = field(default_factory=list)
+    channel_figures: list[ChannelFigure] = field(default_factory=list)
 
     def check(self, path: str) -> None:
         check_name(self.name)
-        names = [f.name for f in [*self.figures, *self.latency]]
+        names = [f.name for f in [*self.figures, *self.latency, *self.channel_figures]]
         if len(set(names)) != len(names):
-            raise StudyError(f"figures, latency: two figures of one name in {names}")
-        latency = {f.name for f in self.latency}
+            raise StudyError(f"figures, latency, channel_figures: two figures of one name in {names}")
         for i, claim in enumerate(self.paper):
-            if claim.figure is not None and claim.figure not in latency:
-                raise StudyError(f"paper[{i}].figure: no latency figure {claim.figure!r} (the study has "
-                                 f"{', '.join(sorted(latency)) or 'none'})")
+            kind, figures = (("latency", self.latency) if claim.kind == "latency" else
+                             ("channel", self.channel_figures))
+            known = {f.name for f in figures}
+            if claim.figure is not None and claim.figure not in known:
+                raise StudyError(f"paper[{i}].figure: no {kind} figure {claim.figure!r} (the study has "
+                                 f"{', '.join(sorted(known)) or 'none'})")
         if self.paper and not self.source:
             raise StudyError("source: the paper whose claims `paper` lists (a key of explorer.analysis.papers)")
         check_dataset(self.dataset.name, "dataset.name")

@@ -74,14 +74,14 @@ def with_device_totals(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**totals)
 
 
-def with_link_time(frame: pd.DataFrame, link: str | None) -> pd.DataFrame:
-    """`frame` with link_s: each row's payload airtime (s) on the link preset `link`, priced as a
+def with_link_time(frame: pd.DataFrame, link: str | Link | None) -> pd.DataFrame:
+    """`frame` with link_s: each row's payload airtime (s) on the link (a preset name), priced as a
     candidate's payload is (explorer.cost.price.transmit: coded bits, uncoded bits, or its sent
     values on the analog channel), empty where the link cannot carry it (analog values over a link
     of bits); `frame` itself without a link."""
     if link is None:
         return frame
-    preset: Link = load_preset(link)  # one link preset: checked when the study was read
+    preset: Link = load_preset(link) if isinstance(link, str) else link  # a preset name: checked when read
     analog = frame["channel_uses"].to_numpy(dtype=float) > 0
     values = frame["sent_shape"].map(lambda shape: math.prod(int(v) for v in str(shape).split("x")))
     uncoded = frame["uncoded"].to_numpy(dtype=bool) if "uncoded" in frame else np.zeros(len(frame), dtype=bool)
@@ -247,15 +247,20 @@ MEASURES = {"drop": lambda claim, rows, than: _drop(claim, rows), "gap": _gap, "
 
 def compare_claims(claims: list[PaperClaim], candidates: pd.DataFrame, *, complete: bool,
                    latency: Callable[[PaperClaim, pd.DataFrame], tuple[str, bool | None]] | None = None,
-                   states: pd.DataFrame | None = None) -> list[ClaimResult]:
+                   states: pd.DataFrame | None = None,
+                   state_times: Callable[[PaperClaim, pd.DataFrame], tuple[str, bool | None]] | None = None,
+                   ) -> list[ClaimResult]:
     """Each claim beside ours, from candidates.csv (`complete`: every candidate has its row);
     `latency` measures the claims of kind latency (explorer.train.latency.latency_claim: they need
     the hardware and the candidates' units), which are not measured without it; `states`
-    (channel_accuracy.csv) those of kind state_spread."""
+    (channel_accuracy.csv) those of kind state_spread; `state_times` those of kind state_times
+    (explorer.train.channel_figures.state_times_claim, given the claim's rows and than together)."""
     candidates = with_device_totals(candidates)
     measures = {**MEASURES, "latency": (lambda claim, rows, than: latency(claim, rows)) if latency else
                 (lambda claim, rows, than: ("not measured here (no candidate units)", None)),
-                "state_spread": lambda claim, rows, than: _state_spread(claim, rows, states)}
+                "state_spread": lambda claim, rows, than: _state_spread(claim, rows, states),
+                "state_times": (lambda claim, rows, than: state_times(claim, pd.concat([rows, than]))) if state_times
+                else (lambda claim, rows, than: ("not measured here (no channel figure)", None))}
     results = []
     for claim in claims:
         priced = with_link_time(candidates, claim.link)

@@ -10,6 +10,7 @@ from explorer.analysis.markdown import frame_table, run_header, table, train_bud
 from explorer.analysis.papers import cite, references
 from explorer.studies.train import ResolvedTrainStudy
 from explorer.train.figures import write_figures
+from explorer.train.channel_figures import state_times_claim, write_channel_figures
 from explorer.train.latency import latency_claim, write_latency
 from explorer.train.paper import claims_table, compare_claims, disagreements, told_rows
 from netmodels.candidate.profile import CandidateProfile
@@ -34,7 +35,9 @@ def _beside_the_paper(resolved: ResolvedTrainStudy, candidates: pd.DataFrame,
     latency = None if profiles is None else \
         (lambda claim, rows: latency_claim(claim, rows, study.latency, profiles))
     results = compare_claims(study.paper, candidates, complete=len(candidates) == len(resolved.specs),
-                             latency=latency, states=states)
+                             latency=latency, states=states,
+                             state_times=lambda claim, rows: state_times_claim(claim, rows, states,
+                                                                               study.channel_figures))
     return ["", "## Beside the paper", "", f"Paper: {cite(study.source)}", "",
             "Each claim as the paper states it (its data set and budget) and ours from candidates.csv "
             "(this study's data set and budget, above), in accuracy points; `agrees` within the claim's "
@@ -75,6 +78,23 @@ def _latency(resolved: ResolvedTrainStudy, candidates: pd.DataFrame,
     return lines
 
 
+def _channel_figures(resolved: ResolvedTrainStudy, candidates: pd.DataFrame, states: pd.DataFrame | None,
+                     out: Path) -> list[str]:
+    written = write_channel_figures(resolved.study.channel_figures, candidates, states, out)
+    if not written:
+        return []
+    lines = ["", "## Airtime against the channel's state", "",
+             "At each state the link with its setting set to the state; per series the candidate with the "
+             "least payload airtime within the figure's accuracy drop at that state (its accuracy there where "
+             "it was evaluated over channel states) (explorer/train/channel_figures.py), from the CSV named."]
+    for figure, path in written:
+        table = pd.read_csv(out / f"{figure.name}.csv").drop(columns=["options"])
+        lines += ["", f"### {figure.title}", "",
+                  f"`{figure.link}` with `{figure.setting}` at each state, within {figure.max_drop:g} points "
+                  f"(`{figure.name}.csv`):", "", *frame_table(_shown(table)), "", f"![{figure.title}]({path.name})"]
+    return lines
+
+
 def _why(lines: list[str]) -> list[str]:
     if not lines:
         return []
@@ -112,6 +132,7 @@ def write_report(resolved: ResolvedTrainStudy, out: Path,
         lines += _beside_the_paper(resolved, candidates, profiles, states)
         lines += _figures(resolved, candidates, out, states)
         lines += _latency(resolved, candidates, profiles, out)
+        lines += _channel_figures(resolved, candidates, states, out)
     if states is not None:
         lines += _channel_states(states)
     return write_text(out / "REPORT.md", "\n".join(lines + ["", *references("\n".join(lines))]) + "\n")

@@ -91,7 +91,7 @@ def test_a_latency_claim_takes_the_slowest_of_the_fastest_rows_at_rates_up_to_it
     assert line.endswith("| yes |" if slow <= 0.1 else "| **no** |")
 
 
-@pytest.mark.parametrize("claim, named", [({"figure": None}, "kind 'latency' takes figure and max_rate_bit_per_s"),
+@pytest.mark.parametrize("claim, named", [({"figure": None}, "kinds 'latency' and 'state_times' take figure, and only they"),
                                           ({"figure": "other"}, "paper[0].figure: no latency figure 'other'"),
                                           ({"kind": "drop", "figure": None}, "only it")])
 def test_a_latency_claim_names_a_latency_figure_of_the_study(tmp_path, capsys, claim, named):

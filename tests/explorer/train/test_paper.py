@@ -94,7 +94,7 @@ def test_claims_need_their_paper(tmp_path):
 # split of a deep model: each group, claim and figure still runs, in seconds)
 @pytest.mark.parametrize("name, candidates, side, thin", [
     ("bottlefit_resnet18_fmnist", 68, 16, False), ("edge_host_accuracy_vgg16_fmnist", 496, 32, True),
-    ("edge_host_accuracy_resnet18_fmnist", 173, 16, False), ("three_step_resnet18_fmnist", 64, 16, False),
+    ("edge_host_accuracy_resnet18_fmnist", 173, 16, False), ("three_step_resnet18_fmnist", 71, 16, False),
     ("bottlenetpp_robustness_resnet50_fmnist", 4, 16, False), ("bottlenetpp_resnet50_fmnist", 137, 16, True),
     ("bottlenetpp_vgg16_fmnist", 145, 32, True)])
 def test_a_paper_study_runs_end_to_end_on_synthetic_data_with_its_claims(tmp_path, capsys, name, candidates, side, thin):
