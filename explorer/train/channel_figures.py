@@ -15,6 +15,7 @@ accuracy there, any other row by its accuracy. `name`.csv, one row per (series, 
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,10 @@ import pandas as pd
 
 from explorer.analysis.plots import SeriesInfo, draw_series
 from explorer.studies.train import ChannelFigure, FigureSeries, PaperClaim
+from explorer.train.figures import write_figure_tables
 from explorer.train.paper import matching, told_rows, with_link_time
 from hwmodels import Link, load_preset
 from splitbase import HardwareModelError, StudyError
-from splitbase.files import write_text
 
 COLUMNS = ("series", "state", "candidate", "method", "split", "options", "requested_ratio", "accuracy",
            "accuracy_drop_points", "link_s")
@@ -97,7 +98,7 @@ def draw_states(figure: ChannelFigure, table: pd.DataFrame, path: Path) -> None:
     """`name`.png: airtime (ms) against the state, log y, a line per series, each point labelled
     by its split and requested ratio."""
     infos = [SeriesInfo(label, part["state"].to_numpy(dtype=float), 1e3 * part["link_s"].to_numpy(dtype=float),
-                        [f"{split}" + (f" {ratio:g}x" if ratio == ratio else "")
+                        [f"{split}" + ("" if math.isnan(ratio) else f" {ratio:g}x")
                          for split, ratio in zip(part["split"], part["requested_ratio"].astype(float))])
              for label, part in table.groupby("series", sort=False)]
     draw_series(infos, path, figure.title, x_label=f"channel state ({figure.setting})",
@@ -105,15 +106,7 @@ def draw_states(figure: ChannelFigure, table: pd.DataFrame, path: Path) -> None:
 
 
 def write_channel_figures(figures: list[ChannelFigure], candidates: pd.DataFrame, states: pd.DataFrame | None,
-                          out: Path) -> list[tuple[ChannelFigure, Path]]:
-    """Each figure's `name`.csv and `name`.png in `out` (left out where no row qualifies)."""
-    written = []
-    for figure in figures:
-        table = state_rows(figure, candidates, states)
-        if table.empty:
-            continue
-        write_text(out / f"{figure.name}.csv", table.to_csv(index=False))
-        path = out / f"{figure.name}.png"
-        draw_states(figure, table, path)
-        written.append((figure, path))
-    return written
+                          out: Path) -> list[tuple[ChannelFigure, pd.DataFrame, Path]]:
+    """Each figure's `name`.csv and `name`.png in `out` (left out where no row qualifies):
+    (figure, its table, the figure's path)."""
+    return write_figure_tables(figures, lambda figure: state_rows(figure, candidates, states), draw_states, out)

@@ -7,6 +7,7 @@ Each figure is a `SeriesInfo` per series (what to draw, tested) and one drawing
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import pandas as pd
 from explorer.analysis.plots import SeriesInfo, draw_series
 from explorer.studies.train import StudyFigure
 from explorer.train.paper import matching, options_of, told_rows, with_device_totals, with_link_time
+from splitbase.files import write_text
 
 # How a plotted column is shown: (axis label with its unit, factor from the CSV's unit).
 SHOWN = {
@@ -90,4 +92,25 @@ def write_figures(figures: list[StudyFigure], candidates: pd.DataFrame, out: Pat
                     log_x=figure.log_x and _positive(info.x for info in infos if not info.level),
                     log_y=figure.log_y and _positive(info.y for info in infos), lines=figure.lines)
         written.append((figure, path))
+    return written
+
+
+Figure = TypeVar("Figure")
+
+
+def write_figure_tables(figures: list[Figure], table_of: Callable[[Figure], pd.DataFrame],
+                        draw: Callable[[Figure, pd.DataFrame, Path], None],
+                        out: Path) -> list[tuple[Figure, pd.DataFrame, Path]]:
+    """Each figure's table as out/<name>.csv and its drawing as out/<name>.png (a figure whose
+    table is empty left out): (figure, table, the PNG's path) of those written. The latency and
+    channel figures, whose points are computed rather than read from candidates.csv."""
+    written = []
+    for figure in figures:
+        table = table_of(figure)
+        if table.empty:
+            continue
+        write_text(out / f"{figure.name}.csv", table.to_csv(index=False))
+        path = out / f"{figure.name}.png"
+        draw(figure, table, path)
+        written.append((figure, table, path))
     return written

@@ -21,11 +21,11 @@ from explorer.cost.candidate import price_candidate
 from explorer.cost.hardware import Hardware
 from explorer.studies.common import one_preset
 from explorer.studies.train import FigureSeries, LatencyFigure, PaperClaim
+from explorer.train.figures import write_figure_tables
 from explorer.train.paper import matching
 from hwmodels import Device, Link, load_preset
 from netmodels.candidate.profile import CandidateProfile
 from splitbase import HardwareModelError, StudyError
-from splitbase.files import write_text
 
 COLUMNS = ("series", "link_rate_bit_per_s", "candidate", "method", "split", "sparsity", "options",
            "accuracy_drop_points", "head_s", "encode_s", "link_s", "tail_s", "latency_s")
@@ -108,13 +108,4 @@ def write_latency(figures: list[LatencyFigure], candidates: pd.DataFrame, profil
                   out: Path) -> list[tuple[LatencyFigure, pd.DataFrame, Path]]:
     """Each figure's `name`.csv and `name`.png in `out` (the figure left out where no row
     qualifies): (figure, its table, the figure's path)."""
-    written = []
-    for figure in figures:
-        table = latency_rows(figure, candidates, profiles)
-        if table.empty:
-            continue
-        write_text(out / f"{figure.name}.csv", table.to_csv(index=False))
-        path = out / f"{figure.name}.png"
-        draw_latency(figure, table, path)
-        written.append((figure, table, path))
-    return written
+    return write_figure_tables(figures, lambda figure: latency_rows(figure, candidates, profiles), draw_latency, out)

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 import pandas as pd
 
 from explorer.analysis.markdown import frame_table, run_header, table, train_budget
 from explorer.analysis.papers import cite, references
 from explorer.studies.train import ResolvedTrainStudy
-from explorer.train.figures import write_figures
 from explorer.train.channel_figures import state_times_claim, write_channel_figures
+from explorer.train.figures import write_figures
 from explorer.train.latency import latency_claim, write_latency
 from explorer.train.paper import claims_table, compare_claims, disagreements, told_rows
 from netmodels.candidate.profile import CandidateProfile
@@ -58,41 +58,41 @@ def _figures(resolved: ResolvedTrainStudy, candidates: pd.DataFrame, out: Path,
     return lines
 
 
+def _figure_tables(heading: str, intro: str, written: list[tuple[Any, pd.DataFrame, Path]],
+                   where: Callable[[Any], str]) -> list[str]:
+    """A report section of computed figures: per figure its title, where its points come from
+    (`where(figure)`), its table and its drawing."""
+    if not written:
+        return []
+    lines = ["", f"## {heading}", "", intro]
+    for figure, table, path in written:
+        lines += ["", f"### {figure.title}", "", f"{where(figure)} (`{figure.name}.csv`):", "",
+                  *frame_table(_shown(table.drop(columns=["options"]))), "", f"![{figure.title}]({path.name})"]
+    return lines
+
+
 def _latency(resolved: ResolvedTrainStudy, candidates: pd.DataFrame,
              profiles: Mapping[str, CandidateProfile] | None, out: Path) -> list[str]:
     if not resolved.study.latency or profiles is None:
         return []
-    written = write_latency(resolved.study.latency, candidates, profiles, out)
-    if not written:
-        return []
-    lines = ["", "## Latency against link rate", "",
-             "Each candidate priced as built on the named hardware, its measured payload sent at each link "
-             "rate; per series and rate the fastest candidate within the figure's accuracy drop whose head "
-             "fits the device's memory (explorer/train/latency.py). Seconds per frame, from the CSV named."]
-    for figure, table, path in written:
-        shown = table.drop(columns=["options"])
-        lines += ["", f"### {figure.title}", "",
-                  f"`{figure.device}` -> `{figure.link}` at each rate -> `{figure.server}`, within "
-                  f"{figure.max_drop:g} points (`{figure.name}.csv`):", "", *frame_table(_shown(shown)),
-                  "", f"![{figure.title}]({path.name})"]
-    return lines
+    return _figure_tables(
+        "Latency against link rate",
+        "Each candidate priced as built on the named hardware, its measured payload sent at each link "
+        "rate; per series and rate the fastest candidate within the figure's accuracy drop whose head "
+        "fits the device's memory (explorer/train/latency.py). Seconds per frame, from the CSV named.",
+        write_latency(resolved.study.latency, candidates, profiles, out),
+        lambda f: f"`{f.device}` -> `{f.link}` at each rate -> `{f.server}`, within {f.max_drop:g} points")
 
 
 def _channel_figures(resolved: ResolvedTrainStudy, candidates: pd.DataFrame, states: pd.DataFrame | None,
                      out: Path) -> list[str]:
-    written = write_channel_figures(resolved.study.channel_figures, candidates, states, out)
-    if not written:
-        return []
-    lines = ["", "## Airtime against the channel's state", "",
-             "At each state the link with its setting set to the state; per series the candidate with the "
-             "least payload airtime within the figure's accuracy drop at that state (its accuracy there where "
-             "it was evaluated over channel states) (explorer/train/channel_figures.py), from the CSV named."]
-    for figure, path in written:
-        table = pd.read_csv(out / f"{figure.name}.csv").drop(columns=["options"])
-        lines += ["", f"### {figure.title}", "",
-                  f"`{figure.link}` with `{figure.setting}` at each state, within {figure.max_drop:g} points "
-                  f"(`{figure.name}.csv`):", "", *frame_table(_shown(table)), "", f"![{figure.title}]({path.name})"]
-    return lines
+    return _figure_tables(
+        "Airtime against the channel's state",
+        "At each state the link with its setting set to the state; per series the candidate with the "
+        "least payload airtime within the figure's accuracy drop at that state (its accuracy there where "
+        "it was evaluated over channel states) (explorer/train/channel_figures.py), from the CSV named.",
+        write_channel_figures(resolved.study.channel_figures, candidates, states, out),
+        lambda f: f"`{f.link}` with `{f.setting}` at each state, within {f.max_drop:g} points")
 
 
 def _why(lines: list[str]) -> list[str]:
